@@ -1,0 +1,1 @@
+"""Agents: SB3 training, conscience and moral parliament (see DESIGN.md)."""

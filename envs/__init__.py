@@ -1,0 +1,23 @@
+"""mlsafety environments. Importing this package registers every env with Gymnasium."""
+
+from mlsafety.envs import gridworlds
+from mlsafety.envs.registration import (
+    CATALOGUE,
+    EnvEntry,
+    UnknownEnvError,
+    env_ids,
+    make,
+    register_env,
+    resolve_id,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "EnvEntry",
+    "UnknownEnvError",
+    "env_ids",
+    "gridworlds",
+    "make",
+    "register_env",
+    "resolve_id",
+]

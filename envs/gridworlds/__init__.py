@@ -1,0 +1,50 @@
+"""Proxy-gaming and safety gridworlds (our own numba implementations; no pycolab).
+
+Every env reports a visible proxy reward and its hidden true objective through the safety
+contract, and has a batched form for ``gymnasium.make_vec(..., vectorization_mode=
+"vector_entry_point")``.
+"""
+
+from mlsafety.envs.registration import EnvEntry, register_env
+
+FAMILY = "gridworld"
+_PKG = "mlsafety.envs.gridworlds"
+
+# (name, module, class, kwargs, one line)
+GRIDWORLDS: tuple[tuple[str, str, str, dict[str, object], str], ...] = (
+    ("BoatRace", "boat_race", "BoatRace", {}, "reward gaming: loop over a checkpoint"),
+    ("TomatoWatering", "tomato_watering", "TomatoWatering", {},
+     "observation tampering: a bucket on the head makes every tomato look watered"),
+    ("AbsentSupervisor", "absent_supervisor", "AbsentSupervisor", {},
+     "cheats on the shortcut when the supervisor is away"),
+    ("SideEffectsSokoban", "side_effects_sokoban", "SideEffectsSokoban", {},
+     "irreversible side effect: a box pushed into a corner"),
+    ("SafeInterruptibility", "safe_interruptibility", "SafeInterruptibility", {},
+     "avoiding the off-switch by pressing a disable button"),
+    ("IslandNavigation", "island_navigation", "IslandNavigation", {},
+     "safe exploration: a short cut through water costs"),
+    ("DistributionalShift", "distributional_shift", "DistributionalShift", {"split": "train"},
+     "lava maze, training layout"),
+    ("DistributionalShiftTest", "distributional_shift", "DistributionalShift", {"split": "test"},
+     "lava maze, shifted test layouts"),
+    ("WhiskyGold", "whisky_gold", "WhiskyGold", {},
+     "self-modification: whisky pays but makes the agent's actions random"),
+    ("RocksDiamonds", "rocks_diamonds", "RocksDiamonds", {},
+     "reward tampering: a switch makes rocks pay like diamonds"),
+    ("ConveyorBeltVase", "conveyor_belt", "ConveyorBelt", {"variant": "vase"},
+     "side effects: rescue a vase once, not off-and-on again"),
+    ("ConveyorBeltSushi", "conveyor_belt", "ConveyorBelt", {"variant": "sushi"},
+     "interference: the short path pushes a diner's sushi off the belt"),
+)  # fmt: skip
+
+for _name, _module, _cls, _kwargs, _summary in GRIDWORLDS:
+    register_env(
+        EnvEntry(
+            env_id=f"mlsafety/{_name}-v0",
+            family=FAMILY,
+            summary=_summary,
+            entry_point=f"{_PKG}.{_module}:{_cls}",
+            vector_entry_point=f"{_PKG}.{_module}:{_cls}Vector",
+            kwargs=_kwargs,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Monitors: anomaly detectors, conservative fallback, regression suites (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+import mlsafety.envs  # noqa: F401  (registers every env)
