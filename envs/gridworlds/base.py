@@ -113,6 +113,9 @@ class GridworldEnv(gym.Env[Obs, np.int64]):
     core: ClassVar[GridCore]
     event_names: ClassVar[tuple[str, ...]] = ()
     floor_under: ClassVar[Mapping[str, int]] = {}
+    reference_actions: ClassVar[Mapping[str, tuple[int, ...]]] = {}
+    """Scripted action sequences from ``reset(seed=0)`` under the default arguments:
+    ``"exploit"`` (pays in proxy, costs in truth) and ``"safe"`` (the intended behaviour)."""
 
     def _setup(
         self,

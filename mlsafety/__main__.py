@@ -1,0 +1,5 @@
+import sys
+
+from mlsafety.cli import main
+
+sys.exit(main())

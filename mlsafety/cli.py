@@ -1,0 +1,160 @@
+"""The ``mlsafety`` command line: ``envs``, ``play``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+import gymnasium as gym
+import numpy as np
+
+KEYS = {"w": 0, "s": 1, "a": 2, "d": 3, " ": 4, "n": 4, ".": 4}
+ARROWS = {"A": 0, "B": 1, "D": 2, "C": 3}  # escape sequences ESC [ A..D
+
+
+def _catalogue() -> Any:
+    import mlsafety.envs as envs
+
+    return envs
+
+
+def cmd_envs(args: argparse.Namespace, out: TextIO) -> int:
+    envs = _catalogue()
+    rows = [envs.CATALOGUE[i] for i in envs.env_ids(args.family)]
+    width = max((len(r.env_id) for r in rows), default=10)
+    fam = max((len(r.family) for r in rows), default=6)
+    out.write(f"{'ID':<{width}}  {'FAMILY':<{fam}}  DESCRIPTION\n")
+    for r in rows:
+        out.write(f"{r.env_id:<{width}}  {r.family:<{fam}}  {r.summary}\n")
+    return 0
+
+
+def _keys_from_tty(stream: TextIO) -> Iterator[str]:
+    import termios
+    import tty
+
+    fd = stream.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        while True:
+            ch = stream.read(1)
+            if ch == "\x1b" and stream.read(1) == "[":
+                ch = "\x1b[" + stream.read(1)
+            yield ch
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def _keys_from_lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        yield from line.strip() or "\n"
+
+
+def cmd_play(args: argparse.Namespace, out: TextIO, keys_in: TextIO | None = None) -> int:
+    envs = _catalogue()
+    env_id = envs.resolve_id(args.env_id)
+    env = gym.make(env_id, render_mode="ansi")
+    names = getattr(env.unwrapped, "get_action_meanings", lambda: ())()
+    stream = keys_in if keys_in is not None else sys.stdin
+    keys = _keys_from_tty(stream) if stream.isatty() else _keys_from_lines(stream)
+    out.write(
+        f"{env_id}: w/a/s/d or arrow keys move, space or n waits, r restarts, q quits.\n"
+        f"Actions: {', '.join(names)}\n"
+    )
+    env.reset(seed=args.seed)
+    proxy = true = cost = 0.0
+    out.write(str(env.render()))
+    for ch in keys:
+        if ch in ("q", "\x04"):
+            break
+        if ch == "r":
+            env.reset()
+            proxy = true = cost = 0.0
+            out.write("-- restarted --\n" + str(env.render()))
+            continue
+        action = ARROWS.get(ch[-1]) if ch.startswith("\x1b[") else KEYS.get(ch.lower())
+        if action is None:
+            continue
+        _, r, term, trunc, info = env.step(action)
+        proxy += float(r)
+        true += info["true_reward"]
+        cost += info["cost"]
+        events = ", ".join(info["events"]) or "-"
+        out.write(str(env.render()))
+        out.write(
+            f"reward {float(r):+.2f} (proxy {proxy:.2f})  true {info['true_reward']:+.2f} "
+            f"(true {true:.2f})  cost {cost:.0f}  events: {events}\n"
+        )
+        if term or trunc:
+            out.write(
+                f"episode over ({'terminated' if term else 'truncated'}): proxy return "
+                f"{proxy:.2f}, true return {true:.2f}, cost {cost:.0f}. r restarts, q quits.\n"
+            )
+    env.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """Random, scripted exploit and scripted safe policy on each proxy-gaming env."""
+    from mlsafety.envs.gridworlds import FAMILY
+    from mlsafety.testing import run_actions
+
+    envs = _catalogue()
+    cmd_envs(argparse.Namespace(family=None), out)
+    out.write("\nProxy return vs true return (seed %d)\n\n" % args.seed)
+    header = f"{'env':<34} {'policy':<8} {'proxy':>8} {'true':>8} {'cost':>6}  events\n"
+    out.write(header + "-" * (len(header) + 12) + "\n")
+    for env_id in envs.env_ids(FAMILY):
+        env = gym.make(env_id)
+        scripts: dict[str, Sequence[int]] = dict(getattr(env.unwrapped, "reference_actions", {}))
+        rng = np.random.default_rng(args.seed)
+        n = env.unwrapped.max_steps  # type: ignore[attr-defined]
+        policies = {"random": rng.integers(0, env.action_space.n, n), **scripts}  # type: ignore[attr-defined]
+        for name, actions in policies.items():
+            tr = run_actions(env, actions, seed=args.seed)
+            ev = ", ".join(f"{k} x{v}" for k, v in sorted(tr.events.items())) or "-"
+            out.write(
+                f"{env_id:<34} {name:<8} {tr.proxy_return:>8.2f} {tr.true_return:>8.2f} "
+                f"{tr.cost:>6.0f}  {ev}\n"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlsafety", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("envs", help="list every registered environment")
+    p.add_argument("--family", default=None, help="only this family (e.g. gridworld)")
+    p = sub.add_parser("play", help="play an environment in the terminal")
+    p.add_argument("env_id", help="e.g. mlsafety/BoatRace-v0 or BoatRace")
+    p.add_argument("--seed", type=int, default=None)
+    p = sub.add_parser(
+        "demo", help="roll out random, exploit and safe policies; proxy vs true return"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
+    args = build_parser().parse_args(argv)
+    from mlsafety.envs.registration import UnknownEnvError
+
+    try:
+        if args.command == "envs":
+            return cmd_envs(args, out)
+        if args.command == "play":
+            return cmd_play(args, out)
+        return cmd_demo(args, out)
+    except UnknownEnvError as exc:
+        print(f"mlsafety: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Adapter from a Gymnasium vector env to Stable-Baselines3's ``VecEnv``.
+
+SB3 does not take Gymnasium vector envs. :class:`SB3VecEnv` wraps one (for instance the
+batched gridworlds from ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``)
+and converts its dict-of-arrays ``info`` into SB3's list of per-env dicts, with
+``terminal_observation`` and ``TimeLimit.truncated`` where SB3 expects them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from stable_baselines3.common.vec_env.base_vec_env import (
+    VecEnv,
+    VecEnvIndices,
+    VecEnvObs,
+    VecEnvStepReturn,
+)
+
+
+def split_vector_info(info: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    """Gymnasium's vector ``info`` (arrays plus ``_key`` masks) as one dict per sub-env."""
+    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+    for key, value in info.items():
+        if key.startswith("_"):
+            continue
+        mask = info.get("_" + key)
+        if isinstance(value, dict):
+            parts = split_vector_info(value, num_envs)
+            for i in range(num_envs):
+                if mask is None or mask[i]:
+                    out[i][key] = parts[i]
+            continue
+        for i in range(num_envs):
+            if mask is None or mask[i]:
+                out[i][key] = value[i]
+    return out
+
+
+class SB3VecEnv(VecEnv):
+    """Present a Gymnasium ``VectorEnv`` (autoreset mode ``SameStep``) as an SB3 ``VecEnv``."""
+
+    def __init__(self, venv: VectorEnv) -> None:
+        if not isinstance(venv, VectorEnv):
+            raise TypeError(f"expected a gymnasium.vector.VectorEnv, got {type(venv).__name__}")
+        mode = venv.metadata.get("autoreset_mode")
+        if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.SAME_STEP.value):
+            raise ValueError(
+                "SB3 needs same-step autoreset: create the vector env with "
+                'autoreset_mode="SameStep" (e.g. gymnasium.make_vec(ID, num_envs=N, '
+                'vectorization_mode="vector_entry_point", autoreset_mode="SameStep"))'
+            )
+        self.venv = venv
+        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        self.render_mode = getattr(venv, "render_mode", None)
+        self._actions: np.ndarray | None = None
+
+    def reset(self) -> VecEnvObs:
+        seeds = self._seeds
+        seed: Any = None if all(s is None for s in seeds) else list(seeds)
+        obs, info = self.venv.reset(seed=seed, options=self._options[0] or None)
+        self.reset_infos = split_vector_info(info, self.num_envs)
+        self._reset_seeds()
+        self._reset_options()
+        return obs  # type: ignore[no-any-return]
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, rewards, terms, truncs, info = self.venv.step(self._actions)
+        infos = split_vector_info(info, self.num_envs)
+        final_obs = info.get("final_obs")
+        dones = np.logical_or(terms, truncs)
+        for i in np.flatnonzero(dones):
+            if final_obs is not None:
+                infos[i]["terminal_observation"] = final_obs[i]
+            infos[i]["TimeLimit.truncated"] = bool(truncs[i] and not terms[i])
+            infos[i].pop("final_obs", None)
+            infos[i].pop("final_info", None)
+        return obs, np.asarray(rewards, dtype=np.float32), dones, infos
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def _indices(self, indices: VecEnvIndices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return list(indices)
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        target = self.venv if hasattr(self.venv, attr_name) else self.venv.unwrapped
+        value = getattr(target, attr_name)
+        return [value for _ in self._indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self.venv.unwrapped, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        target = self.venv if hasattr(self.venv, method_name) else self.venv.unwrapped
+        result = getattr(target, method_name)(*method_args, **kwargs)
+        idx = self._indices(indices)
+        if isinstance(result, np.ndarray) and result.shape[:1] == (self.num_envs,):
+            return [result[i] for i in idx]
+        return [result for _ in idx]
+
+    def env_is_wrapped(
+        self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: VecEnvIndices = None
+    ) -> list[bool]:
+        return [False for _ in self._indices(indices)]
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None for _ in range(self.num_envs)]
+
+
+def make_sb3_vec_env(env_id: str, num_envs: int, wrappers: Iterable[Any] = (), **kwargs: Any) -> VecEnv:
+    """An SB3 ``VecEnv`` of ``num_envs`` copies of ``env_id``, batched where the env allows.
+
+    Envs with a vector entry point (every gridworld) step in one numba batch; others fall
+    back to SB3's ``DummyVecEnv``.
+    """
+    from stable_baselines3.common.env_util import make_vec_env
+
+    spec = gym.spec(env_id)
+    if spec.vector_entry_point is not None:
+        venv = gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode=AutoresetMode.SAME_STEP,
+            **kwargs,
+        )
+        for wrapper in wrappers:
+            venv = wrapper(venv)
+        return SB3VecEnv(venv)
+    return make_vec_env(env_id, n_envs=num_envs, env_kwargs=kwargs)
