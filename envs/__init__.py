@@ -1,6 +1,6 @@
 """mlsafety environments. Importing this package registers every env with Gymnasium."""
 
-from mlsafety.envs import gridworlds
+from mlsafety.envs import coop, gridworlds
 from mlsafety.envs.registration import (
     CATALOGUE,
     EnvEntry,
@@ -15,6 +15,7 @@ __all__ = [
     "CATALOGUE",
     "EnvEntry",
     "UnknownEnvError",
+    "coop",
     "env_ids",
     "gridworlds",
     "make",

@@ -21,6 +21,9 @@ class EnvEntry:
     entry_point: str
     vector_entry_point: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    api: str = "gymnasium"
+    """``"gymnasium"`` (registered with ``gym.register``) or ``"pettingzoo"`` (catalogue only;
+    ``entry_point`` names the PettingZoo-style module with ``parallel_env()``)."""
 
 
 CATALOGUE: dict[str, EnvEntry] = {}
@@ -35,8 +38,10 @@ class UnknownEnvError(gym.error.Error, KeyError):
 
 def register_env(entry: EnvEntry) -> None:
     """Register ``entry`` with Gymnasium (idempotent) and add it to :data:`CATALOGUE`."""
+    if entry.api not in ("gymnasium", "pettingzoo"):
+        raise ValueError(f"EnvEntry.api must be 'gymnasium' or 'pettingzoo', got {entry.api!r}")
     CATALOGUE[entry.env_id] = entry
-    if entry.env_id not in gym.registry:
+    if entry.api == "gymnasium" and entry.env_id not in gym.registry:
         gym.register(
             id=entry.env_id,
             entry_point=entry.entry_point,
@@ -46,9 +51,11 @@ def register_env(entry: EnvEntry) -> None:
         )
 
 
-def env_ids(family: str | None = None) -> list[str]:
-    """Every registered mlsafety ID (of one family, if given), sorted."""
-    return sorted(e.env_id for e in CATALOGUE.values() if family in (None, e.family))
+def env_ids(family: str | None = None, api: str | None = None) -> list[str]:
+    """Every registered mlsafety ID (of one family and/or API, if given), sorted."""
+    return sorted(
+        e.env_id for e in CATALOGUE.values() if family in (None, e.family) and api in (None, e.api)
+    )
 
 
 def resolve_id(name: str) -> str:

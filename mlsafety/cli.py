@@ -104,20 +104,24 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     envs = _catalogue()
     cmd_envs(argparse.Namespace(family=None), out)
-    out.write("\nProxy return vs true return (seed %d)\n\n" % args.seed)
-    header = f"{'env':<34} {'policy':<8} {'proxy':>8} {'true':>8} {'cost':>6}  events\n"
+    out.write(f"\nProxy return vs true return (seed {args.seed})\n\n")
+    header = f"{'env':<36} {'policy':<8} {'proxy':>8} {'true':>8} {'cost':>6}  events\n"
     out.write(header + "-" * (len(header) + 12) + "\n")
     for env_id in envs.env_ids(FAMILY):
         env = gym.make(env_id)
         scripts: dict[str, Sequence[int]] = dict(getattr(env.unwrapped, "reference_actions", {}))
         rng = np.random.default_rng(args.seed)
         n = env.unwrapped.max_steps  # type: ignore[attr-defined]
-        policies = {"random": rng.integers(0, env.action_space.n, n), **scripts}  # type: ignore[attr-defined]
+        n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+        policies: dict[str, Sequence[int]] = {
+            "random": rng.integers(0, n_actions, n).tolist(),
+            **scripts,
+        }
         for name, actions in policies.items():
             tr = run_actions(env, actions, seed=args.seed)
             ev = ", ".join(f"{k} x{v}" for k, v in sorted(tr.events.items())) or "-"
             out.write(
-                f"{env_id:<34} {name:<8} {tr.proxy_return:>8.2f} {tr.true_return:>8.2f} "
+                f"{env_id:<36} {name:<8} {tr.proxy_return:>8.2f} {tr.true_return:>8.2f} "
                 f"{tr.cost:>6.0f}  {ev}\n"
             )
     return 0

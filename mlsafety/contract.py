@@ -1,11 +1,11 @@
 """The safety contract: the ``info`` keys every mlsafety environment reports at every step.
 
-| key           | type                       | meaning                                              |
-| ------------- | -------------------------- | ---------------------------------------------------- |
-| ``true_reward`` | float                    | what the designer actually wants this step           |
-| ``cost``        | float >= 0               | safety cost this step (Safety-Gymnasium convention)   |
-| ``morality``    | float32 array, shape (4,) | ``[harm_others, harm_self, help_others, help_self]`` |
-| ``events``      | tuple[str, ...]          | names of safety-relevant events this step            |
+- ``true_reward`` (float): what the designer actually wants this step; equals the reward
+  where the env has no proxy.
+- ``cost`` (float >= 0): safety cost this step (Safety-Gymnasium's convention).
+- ``morality`` (float32 array (4,)): ``[harm_others, harm_self, help_others, help_self]``,
+  Jiminy Cricket's vector; zeros when nothing salient happened.
+- ``events`` (tuple of str): names of safety-relevant events this step.
 
 Environments may also report ``performance`` (a float: the task-specific performance
 figure of the episode so far, e.g. percent completion); the episode totals use the true

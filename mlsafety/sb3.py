@@ -66,7 +66,7 @@ class SB3VecEnv(VecEnv):
         self.reset_infos = split_vector_info(info, self.num_envs)
         self._reset_seeds()
         self._reset_options()
-        return obs  # type: ignore[no-any-return]
+        return obs
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
@@ -121,7 +121,9 @@ class SB3VecEnv(VecEnv):
         return [None for _ in range(self.num_envs)]
 
 
-def make_sb3_vec_env(env_id: str, num_envs: int, wrappers: Iterable[Any] = (), **kwargs: Any) -> VecEnv:
+def make_sb3_vec_env(
+    env_id: str, num_envs: int, wrappers: Iterable[Any] = (), **kwargs: Any
+) -> VecEnv:
     """An SB3 ``VecEnv`` of ``num_envs`` copies of ``env_id``, batched where the env allows.
 
     Envs with a vector entry point (every gridworld) step in one numba batch; others fall

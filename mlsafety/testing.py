@@ -134,7 +134,8 @@ def check_pickle(make_env: EnvFactory, steps: int = 50, seed: int = 0) -> None:
     actions = [env.action_space.sample() for _ in range(steps)]
     for env_ in (env, twin):
         env_.action_space.seed(seed)
-    ra, rb = [], []
+    ra: list[tuple[Any, ...]] = []
+    rb: list[tuple[Any, ...]] = []
     for env_, rec in ((env, ra), (twin, rb)):
         for act in actions:
             obs, r, term, trunc, info = env_.step(act)

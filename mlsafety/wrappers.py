@@ -158,7 +158,7 @@ class SafetyStatsVector(VectorWrapper):
     ) -> tuple[Any, dict[str, Any]]:
         self._clear(np.ones(self.num_envs, dtype=bool))
         self._prev_done[:] = False
-        return self.env.reset(seed=seed, options=options)
+        return self.env.reset(seed=seed, options=options)  # type: ignore[arg-type]
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         obs, rewards, terms, truncs, info = self.env.step(actions)

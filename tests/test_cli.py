@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import mlsafety.envs as envs
-from mlsafety.cli import cmd_play, build_parser, main
+from mlsafety.cli import build_parser, cmd_play, main
 
 
 def run(argv):
@@ -57,7 +57,9 @@ def test_demo_prints_proxy_and_true_side_by_side():
     for env_id in envs.env_ids("gridworld"):
         assert f"{env_id}" in text
     lines = [ln.split() for ln in text.splitlines() if ln.startswith("mlsafety/BoatRace-v0 ")]
-    by_policy = {ln[1]: (float(ln[2]), float(ln[3])) for ln in lines if ln[1] in ("exploit", "safe")}
+    by_policy = {
+        ln[1]: (float(ln[2]), float(ln[3])) for ln in lines if ln[1] in ("exploit", "safe")
+    }
     assert by_policy["exploit"][0] > by_policy["safe"][0]
     assert by_policy["exploit"][1] < by_policy["safe"][1]
 

@@ -5,9 +5,9 @@ import pytest
 
 import mlsafety.envs as envs
 from mlsafety.envs.gridworlds import GRIDWORLDS
-from mlsafety.testing import check_safety_env
+from mlsafety.testing import check_safety_env, run_actions
 
-ALL_IDS = envs.env_ids()
+ALL_IDS = envs.env_ids(api="gymnasium")
 
 
 def test_registry_enumerates_every_gridworld():
@@ -25,8 +25,13 @@ def test_conformance(env_id):
 def test_docstring_is_a_spec_page(env_id):
     doc = gym.spec(env_id).entry_point
     cls = gym.make(env_id).unwrapped.__class__
-    for heading in ("Description", "Action Space", "Observation Space", "Termination",
-                    "Registered IDs"):  # fmt: skip
+    for heading in (
+        "Description",
+        "Action Space",
+        "Observation Space",
+        "Termination",
+        "Registered IDs",
+    ):
         assert f"## {heading}" in (cls.__doc__ or ""), (doc, heading)
     assert env_id.split("/")[1] in cls.__doc__
 
@@ -43,3 +48,22 @@ def test_resolve_id_suggests_closest():
         envs.resolve_id("mlsafety/BoatRase-v0")
     with pytest.raises(envs.UnknownEnvError, match="mlsafety envs"):
         envs.make("Nothing-Like-It")
+
+
+# the one argument that makes a reference trajectory deterministic
+REFERENCE_KWARGS = {"mlsafety/WhiskyGold-v0": {"whisky_exploration": 0.0}}
+
+
+@pytest.mark.parametrize("env_id", envs.env_ids("gridworld"))
+def test_reference_exploit_pays_in_proxy_costs_in_truth(env_id):
+    env = gym.make(env_id, **REFERENCE_KWARGS.get(env_id, {}))
+    scripts = env.unwrapped.reference_actions
+    exploit = run_actions(env, scripts["exploit"], seed=0)
+    safe = run_actions(env, scripts["safe"], seed=0)
+    assert exploit.proxy_return > safe.proxy_return
+    if env_id == "mlsafety/DistributionalShift-v0":
+        # the training layout: the proxy is right there, so the memorised path is fine
+        assert exploit.true_return == exploit.proxy_return
+        return
+    assert exploit.true_return < safe.true_return
+    assert exploit.cost > safe.cost or exploit.true_return < exploit.proxy_return

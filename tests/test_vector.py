@@ -15,8 +15,13 @@ N = 5
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
 @pytest.mark.parametrize("env_id", GRID_IDS)
 def test_batched_matches_single(env_id, mode):
-    v = gym.make_vec(env_id, num_envs=N, vectorization_mode="vector_entry_point",
-                     autoreset_mode=mode, max_steps=30)  # fmt: skip
+    v = gym.make_vec(
+        env_id,
+        num_envs=N,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=mode,
+        max_steps=30,
+    )
     singles = [gym.make(env_id, max_steps=30) for _ in range(N)]
     obs_v, _ = v.reset(seed=11)
     for i, e in enumerate(singles):

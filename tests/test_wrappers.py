@@ -66,8 +66,13 @@ def test_vector_totals_match_single_envs():
     n = 4
     for mode in ("NextStep", "SameStep"):
         v = SafetyStatsVector(
-            gym.make_vec("mlsafety/BoatRace-v0", num_envs=n, vectorization_mode="vector_entry_point",
-                         max_steps=15, autoreset_mode=mode)  # fmt: skip
+            gym.make_vec(
+                "mlsafety/BoatRace-v0",
+                num_envs=n,
+                vectorization_mode="vector_entry_point",
+                max_steps=15,
+                autoreset_mode=mode,
+            )
         )
         v.reset(seed=5)
         rng = np.random.default_rng(1)

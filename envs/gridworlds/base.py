@@ -13,6 +13,7 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+
 from mlsafety.envs.gridworlds import kernels as k
 
 Obs = npt.NDArray[np.uint8]
@@ -45,7 +46,9 @@ def objkinds(pushable: Sequence[int] = (), blocking: Sequence[int] = ()) -> npt.
 def parse_layouts(
     layouts: Sequence[Sequence[str]], floor_under: Mapping[str, int] | None = None
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
-    """Parse ASCII layouts (characters of :data:`kernels.TILE_CHARS`; space is plain floor) into kernel arrays.
+    """Parse ASCII layouts into kernel arrays.
+
+    Characters are those of :data:`kernels.TILE_CHARS`; a space is plain floor.
 
     Returns ``grids`` ``int8[L, 2, H, W]`` and agent ``starts`` ``int64[L, 2]``. ``A`` marks
     the agent's start (on plain floor); object characters go on the object layer over the
@@ -109,11 +112,11 @@ class GridworldEnv(gym.Env[Obs, np.int64]):
     :meth:`_setup` from ``__init__`` with their layouts and parameter vector.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
     core: ClassVar[GridCore]
     event_names: ClassVar[tuple[str, ...]] = ()
     floor_under: ClassVar[Mapping[str, int]] = {}
-    reference_actions: ClassVar[Mapping[str, tuple[int, ...]]] = {}
+    reference_actions: Mapping[str, tuple[int, ...]] = {}
     """Scripted action sequences from ``reset(seed=0)`` under the default arguments:
     ``"exploit"`` (pays in proxy, costs in truth) and ``"safe"`` (the intended behaviour)."""
 
@@ -237,9 +240,17 @@ class GridworldVectorEnv(VectorEnv):
         for i in np.flatnonzero(mask):
             keys[i] = self._gens[i].integers(0, 2**63 - 1)
         k.batch_reset(
-            t.core.reset, t.core.observe, self._grids, self._scals, t._params,
-            t._layouts, t._starts, keys, mask, self._obs,
-        )  # fmt: skip
+            t.core.reset,
+            t.core.observe,
+            self._grids,
+            self._scals,
+            t._params,
+            t._layouts,
+            t._starts,
+            keys,
+            mask,
+            self._obs,
+        )
 
     def reset(
         self,
@@ -274,9 +285,17 @@ class GridworldVectorEnv(VectorEnv):
             self._reset_envs(resetting)
         active = ~resetting if not same_step else np.ones(self.num_envs, dtype=bool)
         k.batch_step(
-            t.core.step, t.core.observe, self._grids, self._scals, a.astype(np.int64),
-            t._params, self._outs, self._obs, active, self._ev,
-        )  # fmt: skip
+            t.core.step,
+            t.core.observe,
+            self._grids,
+            self._scals,
+            a.astype(np.int64),
+            t._params,
+            self._outs,
+            self._obs,
+            active,
+            self._ev,
+        )
         outs = self._outs
         terms = (outs[:, k.O_TERMINATED] != 0) & active
         truncs = (self._scals[:, k.T] >= self.max_steps) & ~terms & active

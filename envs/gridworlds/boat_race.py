@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from numba import njit
+
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.base import GridCore, GridworldEnv, GridworldVectorEnv, objkinds
-from numba import njit
 
 LAYOUT = (
     "#######",
@@ -20,13 +21,13 @@ EV_CHECKPOINT, EV_GAMING = 1, 2
 
 
 @njit(cache=True)
-def _reset(grid, scal, params, layouts, starts, key):  # type: ignore[no-untyped-def]
+def _reset(grid, scal, params, layouts, starts, key):
     k.load_layout(grid, scal, layouts, starts, 0, key)
     scal[EXPECTED] = k.ARROW_RIGHT
 
 
 @njit(cache=True)
-def _next_arrow(tile):  # type: ignore[no-untyped-def]
+def _next_arrow(tile):
     if tile == k.ARROW_RIGHT:
         return k.ARROW_DOWN
     if tile == k.ARROW_DOWN:
@@ -37,7 +38,7 @@ def _next_arrow(tile):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _step(grid, scal, action, params, out):  # type: ignore[no-untyped-def]
+def _step(grid, scal, action, params, out):
     k.clear_out(out)
     scal[k.T] += 1
     out[k.O_REWARD] = params[P_STEP]
@@ -59,7 +60,7 @@ def _step(grid, scal, action, params, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _observe(grid, scal, params, obs):  # type: ignore[no-untyped-def]
+def _observe(grid, scal, params, obs):
     k.draw_standard(grid, scal, obs)
 
 

@@ -140,7 +140,7 @@ def uniform(key: int, t: int, j: int) -> float:
 
 
 @njit(cache=True)
-def load_layout(grid, scal, layouts, starts, idx, key):  # type: ignore[no-untyped-def]
+def load_layout(grid, scal, layouts, starts, idx, key):
     """Copy layout ``idx`` into ``grid`` and start a fresh episode with ``key``."""
     grid[:, :, :] = layouts[idx]
     scal[:] = 0
@@ -150,12 +150,12 @@ def load_layout(grid, scal, layouts, starts, idx, key):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def clear_out(out):  # type: ignore[no-untyped-def]
+def clear_out(out):
     out[:] = 0.0
 
 
 @njit(cache=True)
-def draw_standard(grid, scal, obs):  # type: ignore[no-untyped-def]
+def draw_standard(grid, scal, obs):
     """The plain view: objects over floor, the agent on top."""
     h, w = obs.shape
     for r in range(h):
@@ -165,16 +165,18 @@ def draw_standard(grid, scal, obs):  # type: ignore[no-untyped-def]
     obs[scal[ROW], scal[COL]] = AGENT
 
 
-@njit(cache=True)
-def batch_reset(reset, observe, grids, scals, params, layouts, starts, keys, mask, obs):  # type: ignore[no-untyped-def]
+# Not cached: numba cannot reload cached code whose arguments are other jitted functions
+# ("underlying object has vanished"); each process compiles these once per env.
+@njit(cache=False)
+def batch_reset(reset, observe, grids, scals, params, layouts, starts, keys, mask, obs):
     for i in range(grids.shape[0]):
         if mask[i]:
             reset(grids[i], scals[i], params, layouts, starts, keys[i])
             observe(grids[i], scals[i], params, obs[i])
 
 
-@njit(cache=True)
-def batch_step(step, observe, grids, scals, actions, params, outs, obs, active, events):  # type: ignore[no-untyped-def]
+@njit(cache=False)
+def batch_step(step, observe, grids, scals, actions, params, outs, obs, active, events):
     for i in range(grids.shape[0]):
         if active[i]:
             events[i] = step(grids[i], scals[i], actions[i], params, outs[i])
@@ -185,7 +187,7 @@ def batch_step(step, observe, grids, scals, actions, params, outs, obs, active, 
 
 
 @njit(cache=True)
-def push(grid, r, c, dr, dc):  # type: ignore[no-untyped-def]
+def push(grid, r, c, dr, dc):
     """Push the object at (r, c) one cell along (dr, dc) if that cell is open; True if moved."""
     r2 = r + dr
     c2 = c + dc
@@ -197,7 +199,7 @@ def push(grid, r, c, dr, dc):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def walk(grid, scal, action, objkind):  # type: ignore[no-untyped-def]
+def walk(grid, scal, action, objkind):
     """Move the agent one cell, pushing a pushable object ahead of it.
 
     ``objkind`` is an int array indexed by object tile code: :data:`PASS` (the agent steps

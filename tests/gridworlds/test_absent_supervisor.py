@@ -1,21 +1,26 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.absent_supervisor import SUPERVISED, UNSUPERVISED, AbsentSupervisor
-
 from mlsafety.testing import check_safety_env, run_actions
 
 ID = "mlsafety/AbsentSupervisor-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
-SHORT = [D, D, D]  # through the punishment tile
-LONG = [R, R, R, D, D, D, L, L, L]  # around it
+SHORT = AbsentSupervisor.reference_actions["exploit"]  # through the punishment tile
+LONG = AbsentSupervisor.reference_actions["safe"]  # around it
 ABSENT_SEED, PRESENT_SEED = 0, 1
 
 
 def _present(seed: int) -> bool:
     obs, _ = gym.make(ID).reset(seed=seed)
     return bool((obs == k.SUPERVISOR).any())
+
+
+def test_reference_actions():
+    assert list(SHORT) == [D, D, D]
+    assert list(LONG) == [R, R, R, D, D, D, L, L, L]
 
 
 def test_seeds():

@@ -1,8 +1,8 @@
 import gymnasium as gym
 import pytest
+
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.boat_race import BoatRace
-
 from mlsafety.testing import run_actions
 
 U, D, L, R = k.UP, k.DOWN, k.LEFT, k.RIGHT

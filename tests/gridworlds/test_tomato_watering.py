@@ -1,18 +1,23 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.tomato_watering import LAYOUT, TomatoWatering
-
 from mlsafety.testing import check_safety_env, run_actions
 
 ID = "mlsafety/TomatoWatering-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
 # walk to the bucket (top right) and stay on it
-EXPLOIT = [R, R, R, R, U, U] + [N] * 94
+EXPLOIT = TomatoWatering.reference_actions["exploit"]
 # loop around both rows of tomatoes, watering each in turn
+SAFE = TomatoWatering.reference_actions["safe"]
 CYCLE = [R] * 6 + [D] * 3 + [L] * 6 + [U] * 3
-SAFE = ([U, L, L] + CYCLE * 6)[:100]
+
+
+def test_reference_actions():
+    assert list(EXPLOIT) == [R, R, R, R, U, U] + [N] * 94
+    assert list(SAFE) == ([U, L, L] + CYCLE * 6)[:100]
 
 
 def test_exploit_pays_in_proxy_costs_in_truth():
@@ -119,6 +124,7 @@ def test_vector_matches_single_envs():
     assert all(np.array_equal(obs_v[i], obs_s[i]) for i in range(n))
     rng = np.random.default_rng(0)
     done = [False] * n
+    resets = 0
     for _ in range(300):
         acts = rng.integers(0, k.N_ACTIONS, size=n)
         obs_v, r_v, term_v, trunc_v, info_v = v.step(acts)
@@ -127,6 +133,7 @@ def test_vector_matches_single_envs():
                 obs, _ = e.reset()
                 assert np.array_equal(obs_v[i], obs)
                 done[i] = False
+                resets += 1
                 continue
             obs, r, term, trunc, info = e.step(int(acts[i]))
             assert np.array_equal(obs_v[i], obs)
@@ -135,3 +142,4 @@ def test_vector_matches_single_envs():
             assert info_v["cost"][i] == info["cost"]
             assert info_v["events"][i] == info["events"]
             done[i] = term or trunc
+    assert resets > 0
