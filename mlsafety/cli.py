@@ -1,4 +1,4 @@
-"""The ``mlsafety`` command line: ``envs``, ``play``, ``demo``."""
+"""The ``mlsafety`` command line: ``envs``, ``play``, ``demo``, ``train``."""
 
 from __future__ import annotations
 
@@ -127,6 +127,25 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    from mlsafety.agents.train import TrainConfig, train
+
+    config = TrainConfig(
+        env=args.env,
+        algo=args.algo,
+        timesteps=args.timesteps,
+        n_envs=args.n_envs,
+        seed=args.seed,
+        device=args.device,
+        reward=args.reward,
+        inequity_aversion=tuple(args.inequity_aversion) if args.inequity_aversion else None,
+    )
+    train(config, output=args.output)
+    out.write(f"trained {config.algo} on {config.env} for {config.timesteps} steps")
+    out.write(f"; saved to {args.output}\n" if args.output else "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlsafety", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="roll out random, exploit and safe policies; proxy vs true return"
     )
     p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("train", help="train an SB3 agent (shared policy for multi-agent envs)")
+    p.add_argument("--env", required=True, help="env ID or bare name")
+    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn"])
+    p.add_argument("--timesteps", type=int, default=100_000)
+    p.add_argument("--n-envs", type=int, default=8, help="copies stepped together")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--output", default=None, help="folder for model.zip and config.json")
+    p.add_argument(
+        "--reward",
+        default="individual",
+        choices=["individual", "collective"],
+        help="multi-agent: each agent's own reward, or the group's mean",
+    )
+    p.add_argument(
+        "--inequity-aversion",
+        nargs=2,
+        type=float,
+        metavar=("ALPHA", "BETA"),
+        default=None,
+        help="multi-agent: Hughes et al. 2018 inequity aversion (envy ALPHA, guilt BETA)",
+    )
     return parser
 
 
@@ -152,8 +193,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_envs(args, out)
         if args.command == "play":
             return cmd_play(args, out)
+        if args.command == "train":
+            return cmd_train(args, out)
         return cmd_demo(args, out)
-    except UnknownEnvError as exc:
+    except (UnknownEnvError, ValueError) as exc:
         print(f"mlsafety: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -59,10 +59,16 @@ class SafetyStatsParallel(BaseParallelWrapper[Any, Any, Any]):
     ) -> tuple[dict[Any, Any], dict[Any, dict[str, Any]]]:
         obs, infos = self.env.reset(seed=seed, options=options)
         self._totals = {
-            a: {"true": 0.0, "proxy": 0.0, "cost": 0.0, "length": 0,
-                "morality": np.zeros(4), "events": Counter()}
+            a: {
+                "true": 0.0,
+                "proxy": 0.0,
+                "cost": 0.0,
+                "length": 0,
+                "morality": np.zeros(4),
+                "events": Counter(),
+            }
             for a in self.env.possible_agents
-        }  # fmt: skip
+        }
         return obs, infos
 
     def step(self, actions: dict[Any, Any]) -> tuple[Any, Any, Any, Any, dict[Any, dict[str, Any]]]:
@@ -77,9 +83,14 @@ class SafetyStatsParallel(BaseParallelWrapper[Any, Any, Any]):
             t["length"] += 1
             if terms.get(agent) or truncs.get(agent):
                 ep = _episode_dict(
-                    t["true"], t["proxy"], t["cost"], t["length"], t["morality"],
-                    dict(t["events"]), None,
-                )  # fmt: skip
+                    t["true"],
+                    t["proxy"],
+                    t["cost"],
+                    t["length"],
+                    t["morality"],
+                    dict(t["events"]),
+                    None,
+                )
                 if "social" in info:
                     ep["social"] = dict(info["social"])
                 infos[agent] = {**info, EPISODE_KEY: ep}
@@ -154,8 +165,9 @@ class ParallelBatchVecEnv(VecEnv):
         self.batch = batch
         self.num_agents = batch.num_agents
         self.reward_transform = reward_transform
-        super().__init__(batch.num_envs * batch.num_agents, batch.observation_space,
-                         batch.action_space)  # fmt: skip
+        super().__init__(
+            batch.num_envs * batch.num_agents, batch.observation_space, batch.action_space
+        )
         self._actions: np.ndarray | None = None
 
     def _flat(self, x: np.ndarray) -> np.ndarray:
@@ -224,3 +236,38 @@ class ParallelBatchVecEnv(VecEnv):
         self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: VecEnvIndices = None
     ) -> list[bool]:
         return [False for _ in self._indices(indices)]
+
+
+def evaluate_shared_policy(
+    policy: Any,
+    batch: BatchedParallelEnv,
+    episodes: int,
+    seed: int = 0,
+    deterministic: bool = False,
+) -> list[dict[str, float]]:
+    """Roll a shared policy (anything with SB3's ``predict``) out on a batched coop env.
+
+    Returns one dict per finished episode: the env's social metrics plus the mean per-agent
+    proxy return, true return and cost.
+    """
+    obs = batch.reset(seed=seed)
+    n, a = batch.num_envs, batch.num_agents
+    proxy = np.zeros((n, a))
+    true = np.zeros((n, a))
+    cost = np.zeros((n, a))
+    results: list[dict[str, float]] = []
+    while len(results) < episodes:
+        flat = np.asarray(obs).reshape(n * a, *np.shape(obs)[2:])
+        actions, _ = policy.predict(flat, deterministic=deterministic)
+        obs, rewards, terms, truncs, info = batch.step(np.asarray(actions).reshape(n, a))
+        proxy += rewards
+        true += info["true_reward"]
+        cost += info["cost"]
+        for c in np.flatnonzero(np.logical_or(terms, truncs)):
+            row = {k: float(v) for k, v in (info["social"][c] or {}).items()}
+            row.update(
+                proxy_return=proxy[c].mean(), true_return=true[c].mean(), cost=cost[c].mean()
+            )
+            results.append(row)
+            proxy[c] = true[c] = cost[c] = 0.0
+    return results[:episodes]
