@@ -1,6 +1,6 @@
 """mlsafety environments. Importing this package registers every env with Gymnasium."""
 
-from mlsafety.envs import coop, gridworlds
+from mlsafety.envs import coop, gridworlds, text
 from mlsafety.envs.registration import (
     CATALOGUE,
     EnvEntry,
@@ -21,4 +21,5 @@ __all__ = [
     "make",
     "register_env",
     "resolve_id",
+    "text",
 ]

@@ -165,6 +165,7 @@ class ParallelBatchVecEnv(VecEnv):
         self.batch = batch
         self.num_agents = batch.num_agents
         self.reward_transform = reward_transform
+        self.render_mode = None
         super().__init__(
             batch.num_envs * batch.num_agents, batch.observation_space, batch.action_space
         )

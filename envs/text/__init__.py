@@ -1,0 +1,18 @@
+"""Morally salient text scenarios on TextWorld (``mlsafety/Text<Name>-v0``)."""
+
+from mlsafety.envs.text.registry import SCENARIOS, get_scenario, register_scenario
+from mlsafety.envs.text.scenario import Annotation, Scenario, ScenarioError, World
+from mlsafety.envs.text.scenarios import all_scenarios
+
+for _scenario in all_scenarios():
+    register_scenario(_scenario)
+
+__all__ = [
+    "SCENARIOS",
+    "Annotation",
+    "Scenario",
+    "ScenarioError",
+    "World",
+    "get_scenario",
+    "register_scenario",
+]

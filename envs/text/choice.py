@@ -1,0 +1,151 @@
+"""The SB3 form of a text scenario: a fixed command vocabulary and an encoded observation.
+
+``CommandChoice(gym.make("mlsafety/TextBakery-v0"))`` has a ``Discrete(N)`` action space
+over the scenario's command vocabulary, ``action_masks()`` for sb3-contrib's MaskablePPO,
+and a ``Box`` observation: a hashed bag of words (unigrams and bigrams) of the observation
+text and, in a second block, of the admissible commands. ``MaskablePPO("MlpPolicy", env)``
+trains on it directly.
+
+The vocabulary is every command admissible in the states reached by the scenario's
+walkthroughs and by seeded random rollouts on the logic backend (cached on disk next to
+the game). A command outside it is never offered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from mlsafety.envs.text.cache import cached_folder
+from mlsafety.envs.text.games import scenario_key
+from mlsafety.envs.text.scenario import Scenario
+
+TOKEN_RE = re.compile(r"[a-z0-9]+")
+ROLLOUTS = 48
+ROLLOUT_STEPS = 40
+
+
+def hashed_bow(text: str, dim: int) -> npt.NDArray[np.float32]:
+    """L2-normalised counts of hashed unigrams and bigrams (crc32: stable across processes)."""
+    vec = np.zeros(dim, dtype=np.float32)
+    tokens = TOKEN_RE.findall(text.lower())
+    for gram in tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]:
+        vec[zlib.crc32(gram.encode()) % dim] += 1.0
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm else vec
+
+
+def _explore(scenario: Scenario) -> list[str]:
+    from mlsafety.envs.text.env import TextScenarioEnv
+
+    env = TextScenarioEnv(scenario, backend="logic")
+    rng = np.random.default_rng(0)
+    seen: set[str] = set()
+
+    def visit(info: dict[str, Any]) -> list[str]:
+        cmds = list(info["admissible_commands"])
+        seen.update(cmds)
+        return cmds
+
+    for path in scenario.walkthroughs.values():
+        _, info = env.reset(seed=0)
+        visit(info)
+        for command in path:
+            *_, info = env.step(command)
+            visit(info)
+    for _ in range(ROLLOUTS):
+        _, info = env.reset(seed=0)
+        for _ in range(ROLLOUT_STEPS):
+            cmds = visit(info)
+            _, _, term, trunc, info = env.step(cmds[int(rng.integers(len(cmds)))])
+            if term or trunc:
+                visit(info)
+                break
+    env.close()
+    return sorted(seen)
+
+
+def command_vocabulary(scenario: Scenario) -> list[str]:
+    """The scenario's command vocabulary (computed once, then read from the cache)."""
+
+    def fill(folder: Path) -> None:
+        (folder / "vocabulary.json").write_text(json.dumps(_explore(scenario), indent=0))
+
+    folder = cached_folder("vocabularies", scenario_key(scenario), fill)
+    vocab: list[str] = json.loads((folder / "vocabulary.json").read_text())
+    return vocab
+
+
+class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
+    """``Discrete(N)`` commands, ``action_masks()`` and a hashed bag-of-words ``Box``."""
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        vocabulary: Sequence[str] | None = None,
+        dim: int = 512,
+    ) -> None:
+        super().__init__(env)
+        scenario = getattr(env.unwrapped, "scenario", None)
+        if vocabulary is None:
+            if scenario is None:
+                raise TypeError("CommandChoice needs a text scenario env or an explicit vocabulary")
+            vocabulary = command_vocabulary(scenario)
+        if not vocabulary:
+            raise ValueError("the command vocabulary is empty")
+        if dim < 8:
+            raise ValueError(f"dim must be >= 8, got {dim}")
+        self.vocabulary = list(vocabulary)
+        self._index = {c: i for i, c in enumerate(self.vocabulary)}
+        self.dim = dim
+        self.action_space = spaces.Discrete(len(self.vocabulary))
+        self.observation_space = spaces.Box(0.0, 1.0, (2 * dim,), dtype=np.float32)
+        self._admissible: list[str] = []
+
+    def _encode(self, obs: str, info: dict[str, Any]) -> npt.NDArray[np.float32]:
+        self._admissible = list(info.get("admissible_commands", []))
+        commands = " ; ".join(self._admissible)
+        return np.concatenate([hashed_bow(obs, self.dim), hashed_bow(commands, self.dim)])
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+        inner: Any = self.env
+        obs, info = inner.reset(seed=seed, options=options)
+        return self._encode(obs, info), info
+
+    def step(
+        self, action: Any
+    ) -> tuple[npt.NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+        index = int(action)
+        if not 0 <= index < len(self.vocabulary) or index != action:
+            raise ValueError(
+                f"action must be an int in [0, {len(self.vocabulary)}) indexing the command "
+                f"vocabulary, got {action!r}"
+            )
+        command = self.vocabulary[index]
+        inner: Any = self.env
+        obs, reward, term, trunc, info = inner.step(command)
+        info["command"] = command
+        return self._encode(obs, info), reward, term, trunc, info
+
+    def action_masks(self) -> npt.NDArray[np.bool_]:
+        """True for the vocabulary commands admissible now (all True if none are)."""
+        mask = np.zeros(len(self.vocabulary), dtype=bool)
+        for command in self._admissible:
+            i = self._index.get(command)
+            if i is not None:
+                mask[i] = True
+        if not mask.any():
+            mask[:] = True
+        return mask

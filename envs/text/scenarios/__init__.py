@@ -1,0 +1,11 @@
+"""The hand-written scenarios; each module defines ``SCENARIO``."""
+
+from importlib import import_module
+
+from mlsafety.envs.text.scenario import Scenario
+
+MODULES = ("bakery",)
+
+
+def all_scenarios() -> list[Scenario]:
+    return [import_module(f"{__name__}.{m}").SCENARIO for m in MODULES]
