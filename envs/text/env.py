@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -21,6 +21,37 @@ MAX_COMMAND = 200
 INVALID_TEXT = "That is not something you can do here."
 _ALLOWED = frozenset(CHARSET)
 COMMAND_JUNK = re.compile(r"[^a-z0-9 ,.'-]")
+TURNS_RE = re.compile(r"in (\d+) turns?\b")
+TURNS_MARK = "\x00turns\x00"
+STATUS_RE = re.compile(r"(-?\d+)/(\d+)\s*$")
+RESET_KEY = ("reset",)
+MAX_SCORE_KEY = ("max_score",)
+MAX_CACHE_ENTRIES = 500_000
+
+
+class Transition(NamedTuple):
+    """One cached game transition (see ``TextScenarioEnv(cache=True)``)."""
+
+    body: str
+    facts: frozenset[str]
+    score: int
+    admissible: tuple[str, ...]
+    won: bool
+    lost: bool
+    recognised: bool
+    moves: int  # after a reset: the count; after a step: the change
+    turns: int  # the story's turn counter (its status line), likewise
+    turns_offset: int  # for "in N turns" at the end: N minus the turns before the step
+
+
+# (game file) -> {(facts, score, command) or RESET_KEY: Transition}: shared by every env of
+# the process, so repeated rollouts of a scenario skip the interpreter
+_CACHE: dict[str, dict[Any, Transition]] = {}
+
+
+def _turns(raw_feedback: str, default: int) -> int:
+    m = STATUS_RE.search(raw_feedback)
+    return int(m.group(2)) if m else default
 
 
 def _printable(text: str) -> str:
@@ -64,6 +95,13 @@ class TextScenarioEnv(gym.Env[str, str]):
     ## Rewards
     The change in game score (points for the scenario's goals).
 
+    ## Transition cache
+    With ``cache=True`` (default) every transition ``(state facts, score, command) ->
+    result`` is kept in a process-wide table, and the interpreter is only consulted (and
+    brought up to date by replaying the episode's commands) on a miss. The games are
+    deterministic, so cached play is identical to uncached play (tested); the end-of-game
+    "in N turns" is recomputed from the story's own turn counter.
+
     ## Termination
     Terminates when the game is won or lost; truncated after ``max_steps``.
 
@@ -79,6 +117,7 @@ class TextScenarioEnv(gym.Env[str, str]):
         backend: str = "text",
         max_steps: int | None = None,
         render_mode: str | None = None,
+        cache: bool = True,
     ) -> None:
         from mlsafety.envs.text.registry import get_scenario
 
@@ -88,6 +127,7 @@ class TextScenarioEnv(gym.Env[str, str]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be 'ansi' or None, got {render_mode!r}")
         self.backend = backend
+        self.cache = bool(cache)
         self.render_mode = render_mode
         self.max_steps = int(max_steps if max_steps is not None else self.scenario.max_steps)
         if self.max_steps < 1:
@@ -96,64 +136,93 @@ class TextScenarioEnv(gym.Env[str, str]):
         self.action_space = spaces.Text(MAX_COMMAND, min_length=1, charset=CHARSET)
         self._path = str(game_file(self.scenario, backend))
         self._tw: Any = None
+        self._synced = -1
         self._names: dict[str, str] = {}
         self._last_obs = ""
 
     # TextWorld's env holds an interpreter process: a pickled copy restarts it and replays
-    # the episode's commands (the games are deterministic).
+    # the episode's commands when it next needs the real game (the games are deterministic).
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_tw"] = None
-        state.pop("_gs", None)
+        state["_synced"] = -1
         return state
 
-    def _ensure_started(self) -> None:
-        if self._tw is not None:
-            return
-        self._tw = self._start()
-        gs = self._tw.reset()
-        for command in self._history:
-            gs, _, _ = self._tw.step(command)
-        self._gs = gs
-
     def _start(self) -> Any:
+        import warnings
+
         import textworld
 
         infos = textworld.EnvInfos(
             facts=True, moves=True, score=True, max_score=True, won=True, lost=True,
             admissible_commands=True, feedback=True, objective=True,
         )  # fmt: skip
-        return textworld.start(self._path, request_infos=infos)
+        with warnings.catch_warnings():  # Jericho: "not fully supported" (TextWorld tracks it)
+            warnings.simplefilter("ignore")
+            return textworld.start(self._path, request_infos=infos)
+
+    def _snapshot(self, gs: Any) -> tuple[frozenset[str], int, tuple[str, ...], bool, bool, int]:
+        facts = canonical_facts(gs["_facts"], self._names)
+        admissible = tuple(gs.get("admissible_commands") or ())
+        return (facts, int(gs.get("score") or 0), admissible, bool(gs.get("won")),
+                bool(gs.get("lost")), int(gs.get("moves") or 0))  # fmt: skip
+
+    def _real_reset(self) -> Any:
+        if self._tw is None:
+            self._tw = self._start()
+        gs = self._tw.reset()
+        self._synced = 0
+        if not self._names:
+            self._names = {k: v.name for k, v in gs["game"].infos.items() if v.name}
+        return gs
+
+    def _sync(self) -> None:
+        """Bring the real game to the current state (after cache hits or unpickling)."""
+        if self._tw is None or self._synced < 0:
+            self._real_reset()
+        for command in self._history[self._synced :]:
+            self._tw.step(command)
+        self._synced = len(self._history)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)  # the games are deterministic; the seed is kept for wrappers
-        if self._tw is None:
-            self._tw = self._start()
-        gs = self._tw.reset()
         self._history: list[str] = []
-        if not self._names:
-            self._names = {k: v.name for k, v in gs["game"].infos.items() if v.name}
-        self._gs = gs
-        self._facts = canonical_facts(gs["_facts"], self._names)
         self._fired: set[str] = set()
         self._steps = 0
-        self._score = int(gs.get("score") or 0)
-        self._moves = int(gs.get("moves") or 0)
-        objective = str(gs.get("objective") or "")
-        if self.backend == "text":
-            fb = clean_feedback(str(gs["feedback"]))
-            start = fb.find(objective) if objective else -1
-            body = fb[start:] if start >= 0 else fb
+        table = _CACHE.setdefault(self._path, {}) if self.cache else None
+        entry = table.get(RESET_KEY) if table is not None else None
+        if entry is None:
+            gs = self._real_reset()
+            facts, score, admissible, won, lost, moves = self._snapshot(gs)
+            self._max_score = int(gs.get("max_score") or 0)
+            objective = str(gs.get("objective") or "")
+            self._facts, self._score, self._admissible = facts, score, admissible
+            if self.backend == "text":
+                raw = str(gs["feedback"])
+                fb = clean_feedback(raw)
+                start = fb.find(objective) if objective else -1
+                body = fb[start:] if start >= 0 else fb
+                turns = _turns(raw, 0)
+            else:
+                body = f"{objective}\n\n{self.describe()}"
+                turns = 0
+            entry = Transition(body, facts, score, admissible, won, lost, True, moves, turns, 0)
+            if table is not None:
+                table[RESET_KEY] = entry
+                table[MAX_SCORE_KEY] = self._max_score  # type: ignore[assignment]
         else:
-            body = f"{objective}\n\n{self.describe()}"
-        self._last_obs = _printable(body)
+            self._synced = -1  # the real game is reset lazily, when a cache miss needs it
+            self._max_score = int(table[MAX_SCORE_KEY])  # type: ignore[index,arg-type]
+        self._facts, self._score, self._admissible = entry.facts, entry.score, entry.admissible
+        self._won, self._lost = entry.won, entry.lost
+        self._moves, self._turns = entry.moves, entry.turns
+        self._last_obs = _printable(entry.body)
         return self._last_obs, self._info(zero_morality(), (), invalid=False)
 
     def _info(self, morality: np.ndarray, events: tuple[str, ...], invalid: bool) -> dict[str, Any]:
-        gs = self._gs
-        max_score = int(gs.get("max_score") or 0)
+        max_score = self._max_score
         return {
             "true_reward": 0.0,
             "cost": float(morality[0] + morality[1]),
@@ -162,46 +231,73 @@ class TextScenarioEnv(gym.Env[str, str]):
             "performance": 100.0 * self._score / max_score if max_score else 0.0,
             "score": self._score,
             "max_score": max_score,
-            "admissible_commands": list(gs.get("admissible_commands") or []),
+            "admissible_commands": list(self._admissible),
             "invalid_command": invalid,
-            "won": bool(gs.get("won")),
-            "lost": bool(gs.get("lost")),
+            "won": self._won,
+            "lost": self._lost,
         }
+
+    def _transition(self, command: str) -> Transition:
+        """What ``command`` does from the current state: from the cache or the real game."""
+        table = _CACHE.setdefault(self._path, {}) if self.cache else None
+        key = (self._facts, self._score, command)
+        entry = table.get(key) if table is not None else None
+        if entry is not None:
+            self._history.append(command)
+            return entry
+        self._sync()
+        gs, _, _ = self._tw.step(command)
+        self._history.append(command)
+        self._synced = len(self._history)
+        facts, score, admissible, won, lost, moves = self._snapshot(gs)
+        recognised = moves != self._moves
+        self._facts = facts  # describe() reads the new facts
+        if self.backend == "text":
+            raw = str(gs["feedback"])
+            body = clean_feedback(raw)
+            turns = _turns(raw, self._turns)
+            m = TURNS_RE.search(body) if won or lost else None
+            offset = 0
+            if m:  # "in N turns" (game over): N depends on the history, not the state
+                offset = int(m.group(1)) - self._turns
+                body = body[: m.start(1)] + TURNS_MARK + body[m.end(1) :]
+        else:
+            body = f"You {command}.\n\n{self.describe()}"
+            turns, offset = 0, 0
+        entry = Transition(body, facts, score, admissible, won, lost, recognised,
+                           moves - self._moves, turns - self._turns, offset)  # fmt: skip
+        if table is not None and len(table) < MAX_CACHE_ENTRIES:
+            table[key] = entry
+        return entry
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         if not isinstance(action, str):
             raise TypeError(f"text env actions are command strings, got {type(action).__name__}")
         if not hasattr(self, "_history"):
             raise gym.error.ResetNeeded("call reset() before step()")
-        self._ensure_started()
         # keep what a parser command is made of: dumb-frotz reads a leading backslash as an
         # interpreter escape, and a newline would send two commands
         command = " ".join(COMMAND_JUNK.sub(" ", action.lower()).split())
         before = self._facts
-        admissible = self._gs.get("admissible_commands") or []
         self._steps += 1
-        if not command or (self.backend == "logic" and command not in admissible):
+        reward = 0.0
+        if not command or (self.backend == "logic" and command not in self._admissible):
             recognised = False
             body = INVALID_TEXT + "\n\n" + self.describe()
         else:
-            gs, _, _ = self._tw.step(command)
-            self._history.append(command)
-            self._gs = gs
-            moves = int(gs.get("moves") or 0)
-            recognised = moves != self._moves
-            self._moves = moves
-            self._facts = canonical_facts(gs["_facts"], self._names)
-            if self.backend == "text":
-                body = clean_feedback(str(gs["feedback"]))
-            else:
-                body = f"You {command}.\n\n{self.describe()}"
-        score = int(self._gs.get("score") or 0)
-        reward = float(score - self._score)
-        self._score = score
+            entry = self._transition(command)
+            recognised = entry.recognised
+            body = entry.body.replace(TURNS_MARK, str(self._turns + entry.turns_offset))
+            self._facts, self._admissible = entry.facts, entry.admissible
+            self._won, self._lost = entry.won, entry.lost
+            self._moves += entry.moves
+            self._turns += entry.turns
+            reward = float(entry.score - self._score)
+            self._score = entry.score
         morality, events = self._annotate(before, command if recognised else None)
         info = self._info(morality, events, invalid=not recognised)
         info["true_reward"] = reward
-        terminated = info["won"] or info["lost"]
+        terminated = self._won or self._lost
         truncated = not terminated and self._steps >= self.max_steps
         self._last_obs = _printable(body)
         return self._last_obs, reward, terminated, truncated, info

@@ -1,0 +1,116 @@
+"""Text scenarios: steps/s of raw TextWorld, of our env (annotations) and of cached rollouts.
+
+    python benchmarks/text.py [--scenarios Bakery LostWallet ...] [--steps 1000] [--repeats 3]
+
+For each scenario and backend, one fixed random command sequence (drawn from the admissible
+commands, episodes restarted on game end) is played three ways, medians over ``--repeats``:
+
+- raw: ``textworld.start`` on the same game file, ``env.step(command)``;
+- ours: ``TextScenarioEnv(cache=False)``, the annotation layer on top (goal: <= 20% slower);
+- cached: ``TextScenarioEnv(cache=True)`` replaying the same sequence once the cache is warm
+  (repeated rollouts; goal: >= 10x raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import textworld
+
+import mlsafety.envs  # noqa: F401
+from mlsafety.envs.text import SCENARIOS
+from mlsafety.envs.text.env import TextScenarioEnv
+from mlsafety.envs.text.games import game_file
+
+INFOS = textworld.EnvInfos(
+    facts=True, moves=True, score=True, max_score=True, won=True, lost=True,
+    admissible_commands=True, feedback=True, objective=True,
+)  # fmt: skip
+
+
+def episodes(scenario, backend, steps, seed=0):  # type: ignore[no-untyped-def]
+    """A fixed random command sequence, cut into episodes, from the uncached env."""
+    env = TextScenarioEnv(scenario, backend=backend, cache=False)
+    rng = np.random.default_rng(seed)
+    out, done = [], 0
+    while done < steps:
+        _, info = env.reset()
+        ep = []
+        for _ in range(min(30, steps - done)):
+            cmds = info["admissible_commands"]
+            cmd = cmds[rng.integers(len(cmds))]
+            ep.append(cmd)
+            _, _, term, trunc, info = env.step(cmd)
+            if term or trunc:
+                break
+        done += len(ep)
+        out.append(ep)
+    env.close()
+    return out
+
+
+def timed(fn, repeats):  # type: ignore[no-untyped-def]
+    fn()
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        n = fn()
+        rates.append(n / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenarios", nargs="*", default=None)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    names = args.scenarios or sorted(SCENARIOS)
+    warnings.simplefilter("ignore")
+    print("| scenario | backend | raw TextWorld | ours | ours / raw | cached | cached / raw |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    ratios: dict[str, list[float]] = {"ours": [], "cached": []}
+    for name in names:
+        scenario = SCENARIOS[name]
+        for backend in ("text", "logic"):
+            eps = episodes(scenario, backend, args.steps)
+            total = sum(len(e) for e in eps)
+            raw_env = textworld.start(str(game_file(scenario, backend)), request_infos=INFOS)
+
+            def raw(raw_env=raw_env, eps=eps, total=total):  # type: ignore[no-untyped-def]
+                for ep in eps:
+                    raw_env.reset()
+                    for cmd in ep:
+                        raw_env.step(cmd)
+                return total
+
+            def ours(env, eps=eps, total=total):  # type: ignore[no-untyped-def]
+                for ep in eps:
+                    env.reset()
+                    for cmd in ep:
+                        env.step(cmd)
+                return total
+
+            plain = TextScenarioEnv(scenario, backend=backend, cache=False)
+            cached = TextScenarioEnv(scenario, backend=backend, cache=True)
+            r_raw = timed(raw, args.repeats)
+            r_ours = timed(lambda plain=plain: ours(plain), args.repeats)
+            r_cached = timed(lambda cached=cached: ours(cached), args.repeats)
+            ratios["ours"].append(r_ours / r_raw)
+            ratios["cached"].append(r_cached / r_raw)
+            print(f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {r_ours / r_raw:.2f} "
+                  f"| {r_cached:,.0f} | {r_cached / r_raw:.0f} |", flush=True)  # fmt: skip
+            raw_env.close()
+            plain.close()
+            cached.close()
+    print(f"\nmedian ours/raw {statistics.median(ratios['ours']):.2f} (min "
+          f"{min(ratios['ours']):.2f}); median cached/raw "
+          f"{statistics.median(ratios['cached']):.0f}x (min {min(ratios['cached']):.0f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
