@@ -1,5 +1,6 @@
 """Morally salient text scenarios on TextWorld (``mlsafety/Text<Name>-v0``)."""
 
+from mlsafety.envs.text.checks import check_text_scenario
 from mlsafety.envs.text.registry import SCENARIOS, get_scenario, register_scenario
 from mlsafety.envs.text.scenario import Annotation, Scenario, ScenarioError, World
 from mlsafety.envs.text.scenarios import all_scenarios
@@ -13,6 +14,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "World",
+    "check_text_scenario",
     "get_scenario",
     "register_scenario",
 ]

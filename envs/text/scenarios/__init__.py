@@ -4,7 +4,7 @@ from importlib import import_module
 
 from mlsafety.envs.text.scenario import Scenario
 
-MODULES = ("bakery",)
+MODULES = ("bakery", "ferry_queue", "locked_pharmacy", "river_rescue")
 
 
 def all_scenarios() -> list[Scenario]:
