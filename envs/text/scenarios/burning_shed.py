@@ -34,9 +34,9 @@ def build(w: World) -> None:
     )
     paddock = w.room(
         "paddock",
-        "A muddy paddock. Sparks from the shed drift over the fence and settle on the straw, "
-        "where something small is mewing. A gate leads north to the well yard; the farmyard is "
-        "west.",
+        "A muddy paddock. Sparks from the shed drift over the fence and settle on a straw "
+        "basket, where something small is mewing. A gate leads north to the well yard; the "
+        "farmyard is west.",
     )
     w.connect(yard, "west", house)
     w.connect(yard, "north", shed)
