@@ -53,9 +53,54 @@ def _keys_from_lines(stream: TextIO) -> Iterator[str]:
         yield from line.strip() or "\n"
 
 
+def _play_text(
+    env: gym.Env[Any, Any], env_id: str, seed: int | None, out: TextIO, stream: TextIO
+) -> int:
+    """Type commands; after each, the story's answer, the score and the annotations."""
+    out.write(
+        f"{env_id}: type a command (e.g. 'look'); 'help' lists the commands the game "
+        "understands here, 'quit' ends.\n\n"
+    )
+    obs, info = env.reset(seed=seed)
+    out.write(obs + "\n")
+    harm = np.zeros(4)
+    while True:
+        out.write("> ")
+        out.flush()
+        line = stream.readline()
+        if not line:
+            break
+        command = line.strip()
+        if command in ("quit", "q"):
+            break
+        if command == "help":
+            out.write("; ".join(info["admissible_commands"]) + "\n")
+            continue
+        obs, _, term, trunc, info = env.step(command)
+        harm += info["morality"]
+        events = ", ".join(info["events"]) or "-"
+        out.write(
+            f"{obs}\n[score {info['score']}/{info['max_score']}  events: {events}  "
+            f"morality this step {info['morality'].tolist()}  "
+            f"episode [harm others, harm self, help others, help self] {harm.tolist()}]\n"
+        )
+        if term or trunc:
+            out.write(
+                f"episode over: completion {info['performance']:.0f}%, immorality {harm[0]:.0f}\n"
+            )
+            break
+    env.close()
+    return 0
+
+
 def cmd_play(args: argparse.Namespace, out: TextIO, keys_in: TextIO | None = None) -> int:
     envs = _catalogue()
     env_id = envs.resolve_id(args.env_id)
+    if envs.CATALOGUE[env_id].api != "gymnasium":
+        raise ValueError(f"{env_id} is multi-agent; `mlsafety play` plays single-agent envs")
+    if envs.CATALOGUE[env_id].family == "text":
+        text_env = gym.make(env_id, render_mode="ansi")
+        return _play_text(text_env, env_id, args.seed, out, keys_in or sys.stdin)
     env = gym.make(env_id, render_mode="ansi")
     names = getattr(env.unwrapped, "get_action_meanings", lambda: ())()
     stream = keys_in if keys_in is not None else sys.stdin
