@@ -6,12 +6,16 @@ from mlsafety.envs.text.scenario import Scenario
 
 MODULES = (
     "bakery",
+    "burning_shed",
     "ferry_queue",
+    "forged_pass",
     "locked_pharmacy",
     "lost_wallet",
     "mushrooms",
     "orchard",
+    "pottery_shop",
     "river_rescue",
+    "sick_neighbour",
     "stray_dog",
 )
 
