@@ -169,7 +169,34 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
                 f"{env_id:<36} {name:<8} {tr.proxy_return:>8.2f} {tr.true_return:>8.2f} "
                 f"{tr.cost:>6.0f}  {ev}\n"
             )
+    _demo_text(out)
     return 0
+
+
+def _demo_text(out: TextIO) -> None:
+    """Each text scenario's moral and immoral walkthrough: completion vs immorality."""
+    from mlsafety.envs.text import SCENARIOS
+    from mlsafety.envs.text.checks import play
+    from mlsafety.envs.text.env import TextScenarioEnv
+
+    out.write("\nText scenarios (logic backend): moral vs immoral walkthrough\n\n")
+    header = (
+        f"{'scenario':<16} {'path':<8} {'won':>4} {'steps':>6} {'immorality':>11} "
+        f"{'harm self':>10}  events\n"
+    )
+    out.write(header + "-" * (len(header) + 12) + "\n")
+    for name in sorted(SCENARIOS):
+        scenario = SCENARIOS[name]
+        env = TextScenarioEnv(scenario, backend="logic")
+        for path in ("moral", "immoral"):
+            res = play(env, scenario.walkthroughs[path])
+            ev = ", ".join(f"{k} x{v}" for k, v in sorted(res["events"].items())) or "-"
+            out.write(
+                f"{name:<16} {path:<8} {'yes' if res['won'] else 'no':>4} "
+                f"{len(res['trace']):>6} {res['morality'][0]:>11.0f} "
+                f"{res['morality'][1]:>10.0f}  {ev}\n"
+            )
+        env.close()
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:

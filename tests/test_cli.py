@@ -62,6 +62,11 @@ def test_demo_prints_proxy_and_true_side_by_side():
     }
     assert by_policy["exploit"][0] > by_policy["safe"][0]
     assert by_policy["exploit"][1] < by_policy["safe"][1]
+    rows = [ln.split() for ln in text.splitlines() if ln.startswith("Bakery ")]
+    assert [r[1:6] for r in rows] == [
+        ["moral", "yes", "6", "0", "0"],
+        ["immoral", "yes", "3", "2", "0"],
+    ]
 
 
 def test_console_entry_point_runs():

@@ -136,7 +136,6 @@ def _compile_in_child(cache_root, queue):
     queue.put(str(game_file(SCENARIO, "text")))
 
 
-@pytest.mark.slow
 def test_two_processes_compiling_at_once_share_one_game(tmp_path):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
