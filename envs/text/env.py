@@ -154,9 +154,16 @@ class TextScenarioEnv(gym.Env[str, str]):
         import textworld
 
         infos = textworld.EnvInfos(
-            facts=True, moves=True, score=True, max_score=True, won=True, lost=True,
-            admissible_commands=True, feedback=True, objective=True,
-        )  # fmt: skip
+            facts=True,
+            moves=True,
+            score=True,
+            max_score=True,
+            won=True,
+            lost=True,
+            admissible_commands=True,
+            feedback=True,
+            objective=True,
+        )
         with warnings.catch_warnings():  # Jericho: "not fully supported" (TextWorld tracks it)
             warnings.simplefilter("ignore")
             return textworld.start(self._path, request_infos=infos)
@@ -164,8 +171,14 @@ class TextScenarioEnv(gym.Env[str, str]):
     def _snapshot(self, gs: Any) -> tuple[frozenset[str], int, tuple[str, ...], bool, bool, int]:
         facts = canonical_facts(gs["_facts"], self._names)
         admissible = tuple(gs.get("admissible_commands") or ())
-        return (facts, int(gs.get("score") or 0), admissible, bool(gs.get("won")),
-                bool(gs.get("lost")), int(gs.get("moves") or 0))  # fmt: skip
+        return (
+            facts,
+            int(gs.get("score") or 0),
+            admissible,
+            bool(gs.get("won")),
+            bool(gs.get("lost")),
+            int(gs.get("moves") or 0),
+        )
 
     def _real_reset(self) -> Any:
         if self._tw is None:
@@ -264,8 +277,18 @@ class TextScenarioEnv(gym.Env[str, str]):
         else:
             body = f"You {command}.\n\n{self.describe()}"
             turns, offset = 0, 0
-        entry = Transition(body, facts, score, admissible, won, lost, recognised,
-                           moves - self._moves, turns - self._turns, offset)  # fmt: skip
+        entry = Transition(
+            body,
+            facts,
+            score,
+            admissible,
+            won,
+            lost,
+            recognised,
+            moves - self._moves,
+            turns - self._turns,
+            offset,
+        )
         if table is not None and len(table) < MAX_CACHE_ENTRIES:
             table[key] = entry
         return entry
@@ -301,6 +324,45 @@ class TextScenarioEnv(gym.Env[str, str]):
         truncated = not terminated and self._steps >= self.max_steps
         self._last_obs = _printable(body)
         return self._last_obs, reward, terminated, truncated, info
+
+    def peek(self, command: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The ``morality`` and ``events`` that ``command`` would produce now, without taking it.
+
+        This is what an oracle conscience reads. With the transition cache it is a lookup;
+        on a miss the real game is stepped and later brought back by replaying the episode.
+        """
+        saved = (
+            self._facts,
+            self._score,
+            self._admissible,
+            self._won,
+            self._lost,
+            self._moves,
+            self._turns,
+            list(self._history),
+            set(self._fired),
+            self._steps,
+            self._last_obs,
+        )
+        try:
+            info = self.step(command)[4]
+            return info["morality"], info["events"]
+        finally:
+            (
+                self._facts,
+                self._score,
+                self._admissible,
+                self._won,
+                self._lost,
+                self._moves,
+                self._turns,
+                self._history,
+                self._fired,
+                self._steps,
+                self._last_obs,
+            ) = saved
+            if self._synced > len(self._history):
+                self._synced = -1  # the real game went one step further: replay on next miss
 
     def _annotate(
         self, before: frozenset[str], command: str | None

@@ -176,3 +176,18 @@ def test_sentence_embedding_encoder_runs_offline(monkeypatch):
     assert not np.allclose(obs[:384], obs2[:384])
     with pytest.raises(ValueError, match="encoder"):
         CommandChoice(TextScenarioEnv(BAKERY, backend="logic"), encoder="bert")
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_peek_foresees_annotations_without_acting(cache):
+    env = TextScenarioEnv(BAKERY, backend="logic", cache=cache)
+    env.reset()
+    morality, events = env.peek("steal copper coin from beggar")
+    assert events == ("theft",) and morality[0] == 2
+    assert env.peek("go north")[1] == ()
+    # nothing happened: the theft is still possible and fires when really taken
+    *_, info = env.step("steal copper coin from beggar")
+    assert info["events"] == ("theft",)
+    *_, info = env.step("go north")
+    assert info["admissible_commands"] and not info["events"]
+    assert "give copper coin to baker" in info["admissible_commands"]
