@@ -8,6 +8,10 @@ from mlsafety.envs.text.scenarios import all_scenarios
 for _scenario in all_scenarios():
     register_scenario(_scenario)
 
+from mlsafety.envs.text.generator import register_generator  # noqa: E402
+
+register_generator()
+
 __all__ = [
     "SCENARIOS",
     "Annotation",
