@@ -1,9 +1,16 @@
 """Train SB3 agents on any mlsafety env: ``mlsafety train`` and :func:`train`.
 
-Gridworlds train on their numba batch through :class:`mlsafety.sb3.SB3VecEnv`; cooperative
-multi-agent envs train one shared policy over every (copy, agent) slot through
-:class:`mlsafety.multiagent.ParallelBatchVecEnv` (parameter sharing), optionally with a
-collective reward or inequity aversion.
+- Gridworlds train on their numba batch (:class:`mlsafety.sb3.SB3VecEnv`).
+- Text scenarios train on their SB3 form (:class:`mlsafety.envs.text.choice.CommandChoice`,
+  logic backend by default; MaskablePPO uses its action masks).
+- Cooperative multi-agent envs train one shared policy over every (copy, agent) slot
+  (:class:`mlsafety.multiagent.ParallelBatchVecEnv`, parameter sharing), optionally with a
+  collective reward or inequity aversion.
+
+Every run writes to its output folder: ``config.json`` (the resolved config),
+``model.zip``, ``checkpoint.zip`` (every ``checkpoint_freq`` steps and on interrupt; the
+resume point) and TensorBoard logs (``tb/``) with the safety totals (``safety/*``) next to
+SB3's own scalars. All files are written through a temporary file and a rename.
 """
 
 from __future__ import annotations
@@ -11,18 +18,62 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
+from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecMonitor
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 
+from mlsafety.agents.callbacks import (
+    AtomicCheckpoint,
+    SafetyLogCallback,
+    VecSafetyStats,
+    save_atomic,
+)
 from mlsafety.envs.registration import CATALOGUE, resolve_id
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
+ALGOS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": PPO,
+    "a2c": A2C,
+    "dqn": DQN,
+    "maskable_ppo": MaskablePPO,
+}
 REWARD_MODES = ("individual", "collective")
+RUN_KEYS = {"n_envs", "n_timesteps", "policy"}
+
+
+def default_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
+    """The shipped defaults (``agents/defaults/<algo>.yml``) for ``env_id``'s family."""
+    text = resources.files("mlsafety.agents").joinpath(f"defaults/{algo}.yml").read_text()
+    table = yaml.safe_load(text) or {}
+    family = CATALOGUE[env_id].family
+    return {**table.get(family, {}), **table.get(env_id, {})}
+
+
+def load_hyperparams(path: str | Path, env_id: str) -> dict[str, Any]:
+    """Read an rl-zoo style YAML file: a flat mapping, or keyed by env ID or family."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read hyperparameter file {p}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{p} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: expected a mapping of hyperparameters, got {type(data).__name__}")
+    for key in (env_id, env_id.split("/")[-1], CATALOGUE[env_id].family):
+        if isinstance(data.get(key), dict):
+            return dict(data[key])
+    return dict(data)
 
 
 @dataclass(frozen=True)
@@ -32,34 +83,60 @@ class TrainConfig:
     env: str
     algo: str = "ppo"
     timesteps: int = 100_000
-    n_envs: int = 8
+    n_envs: int | None = None
     seed: int = 0
     device: str = "auto"
     reward: str = "individual"
     inequity_aversion: tuple[float, float] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    checkpoint_freq: int = 10_000
+    progress_bar: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
         if self.algo not in ALGOS:
             raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {self.algo!r}")
-        if self.timesteps < 1 or self.n_envs < 1:
+        if self.timesteps < 1 or (self.n_envs is not None and self.n_envs < 1):
             raise ValueError("timesteps and n_envs must be positive")
         if self.reward not in REWARD_MODES:
             raise ValueError(f"reward must be one of {REWARD_MODES}, got {self.reward!r}")
-        multi = CATALOGUE[self.env].api == "pettingzoo"
-        if not multi and (self.reward != "individual" or self.inequity_aversion is not None):
+        if not self.multi_agent and (self.reward != "individual" or self.inequity_aversion):
             raise ValueError(
                 f"{self.env} is single-agent: reward sharing and inequity aversion need a "
                 "multi-agent env"
             )
         if self.reward == "collective" and self.inequity_aversion is not None:
             raise ValueError("choose collective reward or inequity aversion, not both")
+        if self.algo == "maskable_ppo" and self.family != "text":
+            raise ValueError("maskable_ppo needs action masks: use it with a text scenario")
+        unknown = set(self.algo_kwargs) & RUN_KEYS
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} are run settings, not algorithm arguments")
+
+    @property
+    def family(self) -> str:
+        return CATALOGUE[self.env].family
 
     @property
     def multi_agent(self) -> bool:
         return CATALOGUE[self.env].api == "pettingzoo"
+
+    def resolved(self, hyperparams_file: str | Path | None = None) -> TrainConfig:
+        """This config with the shipped defaults and a hyperparameter file filled in.
+
+        Precedence: explicit fields > the file > the shipped defaults for the env's family.
+        """
+        merged = default_hyperparams(self.algo, self.env)
+        if hyperparams_file is not None:
+            merged.update(load_hyperparams(hyperparams_file, self.env))
+        n_envs = self.n_envs if self.n_envs is not None else int(merged.pop("n_envs", 8))
+        merged.pop("n_envs", None)
+        merged.pop("n_timesteps", None)
+        merged.pop("policy", None)
+        return TrainConfig(
+            **{**asdict(self), "n_envs": n_envs, "algo_kwargs": {**merged, **self.algo_kwargs}}
+        )
 
 
 def find_batch_class(env_id: str) -> Any:
@@ -80,8 +157,19 @@ def find_batch_class(env_id: str) -> Any:
     return batch
 
 
+def make_text_env(env_id: str, **env_kwargs: Any) -> Any:
+    """A text scenario's SB3 form (logic backend unless ``backend`` is given)."""
+    import gymnasium as gym
+
+    from mlsafety.envs.text.choice import CommandChoice
+
+    env_kwargs = {"backend": "logic", **env_kwargs}
+    return CommandChoice(gym.make(env_id, **env_kwargs))
+
+
 def make_training_env(config: TrainConfig) -> VecEnv:
-    """The SB3 ``VecEnv`` a run trains on (before monitoring)."""
+    """The SB3 ``VecEnv`` a run trains on (before the safety statistics and monitor)."""
+    n_envs = config.n_envs or 1
     if config.multi_agent:
         from mlsafety.agents.social import CollectiveReward, InequityAversion
         from mlsafety.multiagent import ParallelBatchVecEnv
@@ -92,14 +180,16 @@ def make_training_env(config: TrainConfig) -> VecEnv:
         elif config.inequity_aversion is not None:
             alpha, beta = config.inequity_aversion
             transform = InequityAversion(alpha=alpha, beta=beta)
-        batch = find_batch_class(config.env)(num_envs=config.n_envs, **config.env_kwargs)
+        batch = find_batch_class(config.env)(num_envs=n_envs, **config.env_kwargs)
         return ParallelBatchVecEnv(batch, reward_transform=transform)
+    if config.family == "text":
+        kwargs = dict(config.env_kwargs)
+        venv = DummyVecEnv([lambda: make_text_env(config.env, **kwargs)] * n_envs)
+        venv.seed(config.seed)
+        return venv
     from mlsafety.sb3 import make_sb3_vec_env
-    from mlsafety.wrappers import SafetyStatsVector
 
-    return make_sb3_vec_env(
-        config.env, config.n_envs, wrappers=[SafetyStatsVector], **config.env_kwargs
-    )
+    return make_sb3_vec_env(config.env, n_envs, **config.env_kwargs)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -109,28 +199,67 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def save_model_atomic(model: BaseAlgorithm, path: Path) -> None:
-    """Save ``model`` to ``path`` (a ``.zip``) through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp.zip")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def train(
+    config: TrainConfig,
+    output: str | Path | None = None,
+    resume: bool = False,
+    hyperparams_file: str | Path | None = None,
+    callbacks: Sequence[BaseCallback] = (),
+) -> BaseAlgorithm:
+    """Train as ``config`` says (resolved against the defaults and ``hyperparams_file``).
 
-
-def train(config: TrainConfig, output: str | Path | None = None) -> BaseAlgorithm:
-    """Train a model as ``config`` says; save ``model.zip`` and ``config.json`` in ``output``."""
-    venv = VecMonitor(make_training_env(config))
+    With ``output``: writes ``config.json``, TensorBoard logs, periodic and on-interrupt
+    ``checkpoint.zip`` and the final ``model.zip``. ``resume=True`` continues from
+    ``output/checkpoint.zip`` with the config saved there, up to the same total steps.
+    """
+    out = Path(output) if output is not None else None
+    if resume:
+        if out is None or not (out / "checkpoint.zip").exists():
+            raise FileNotFoundError(f"nothing to resume: no checkpoint.zip in {output}")
+        saved = json.loads((out / "config.json").read_text())
+        saved["inequity_aversion"] = (
+            tuple(saved["inequity_aversion"]) if saved.get("inequity_aversion") else None
+        )
+        config = TrainConfig(**saved)
+    else:
+        config = config.resolved(hyperparams_file)
+    venv = VecMonitor(VecSafetyStats(make_training_env(config)))
     algo = ALGOS[config.algo]
-    kwargs = dict(config.algo_kwargs)
-    model = algo("MlpPolicy", venv, seed=config.seed, device=config.device, verbose=0, **kwargs)
-    model.learn(total_timesteps=config.timesteps)
-    if output is not None:
-        out = Path(output)
+    tb = str(out / "tb") if out is not None else None
+    if resume:
+        assert out is not None  # for the type checker: checked above
+        model = algo.load(out / "checkpoint.zip", env=venv, device=config.device)
+        model.tensorboard_log = tb
+    else:
+        model = algo(
+            "MlpPolicy",
+            venv,
+            seed=config.seed,
+            device=config.device,
+            verbose=0,
+            tensorboard_log=tb,
+            **config.algo_kwargs,
+        )
+    run_callbacks: list[BaseCallback] = [SafetyLogCallback(), *callbacks]
+    if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        save_model_atomic(model, out / "model.zip")
         _atomic_write_text(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
+        run_callbacks.append(AtomicCheckpoint(out, config.checkpoint_freq))
+    remaining = config.timesteps - model.num_timesteps
+    try:
+        if remaining > 0:
+            model.learn(
+                total_timesteps=remaining,
+                callback=run_callbacks,
+                reset_num_timesteps=not resume,
+                progress_bar=config.progress_bar,
+                tb_log_name="run",
+            )
+    except KeyboardInterrupt:
+        if out is not None:
+            save_atomic(model, out / "checkpoint.zip")
+        raise
+    if out is not None:
+        save_atomic(model, out / "checkpoint.zip")
+        save_atomic(model, out / "model.zip")
     return model

@@ -211,10 +211,26 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         device=args.device,
         reward=args.reward,
         inequity_aversion=tuple(args.inequity_aversion) if args.inequity_aversion else None,
+        checkpoint_freq=args.checkpoint_freq,
+        progress_bar=args.progress if args.progress is not None else sys.stderr.isatty(),
     )
-    train(config, output=args.output)
+    train(config, output=args.output, resume=args.resume, hyperparams_file=args.hyperparams)
     out.write(f"trained {config.algo} on {config.env} for {config.timesteps} steps")
     out.write(f"; saved to {args.output}\n" if args.output else "\n")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from mlsafety.agents.evaluate import evaluate, format_table, load_model, write_report
+
+    model = load_model(args.model, algo=args.algo)
+    report = evaluate(
+        model, args.env, episodes=args.episodes, seeds=args.seeds, deterministic=not args.stochastic
+    )
+    out.write(format_table(report))
+    if args.output:
+        write_report(report, args.output)
+        out.write(f"report written to {args.output}\n")
     return 0
 
 
@@ -232,9 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("train", help="train an SB3 agent (shared policy for multi-agent envs)")
     p.add_argument("--env", required=True, help="env ID or bare name")
-    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn"])
+    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn", "maskable_ppo"])
     p.add_argument("--timesteps", type=int, default=100_000)
-    p.add_argument("--n-envs", type=int, default=8, help="copies stepped together")
+    p.add_argument("--n-envs", type=int, default=None, help="copies stepped together")
+    p.add_argument("--hyperparams", default=None, help="rl-zoo style YAML file")
+    p.add_argument("--checkpoint-freq", type=int, default=10_000, help="steps between checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.zip")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when the terminal is interactive)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--output", default=None, help="folder for model.zip and config.json")
@@ -252,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="multi-agent: Hughes et al. 2018 inequity aversion (envy ALPHA, guilt BETA)",
     )
+    p = sub.add_parser("evaluate", help="roll a saved model out; print the safety table")
+    p.add_argument("model", help="a model zip (e.g. OUTPUT/model.zip from mlsafety train)")
+    p.add_argument("--env", required=True, help="env ID or bare name")
+    p.add_argument("--episodes", type=int, default=10, help="episodes per seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--algo", default=None, help="algorithm (default: from config.json)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions")
+    p.add_argument("--output", default=None, help="write the report as JSON here")
     return parser
 
 
@@ -267,8 +300,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_play(args, out)
         if args.command == "train":
             return cmd_train(args, out)
+        if args.command == "evaluate":
+            return cmd_evaluate(args, out)
         return cmd_demo(args, out)
-    except (UnknownEnvError, ValueError) as exc:
+    except (UnknownEnvError, ValueError, FileNotFoundError) as exc:
         print(f"mlsafety: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
