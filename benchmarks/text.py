@@ -27,9 +27,16 @@ from mlsafety.envs.text.env import TextScenarioEnv
 from mlsafety.envs.text.games import game_file
 
 INFOS = textworld.EnvInfos(
-    facts=True, moves=True, score=True, max_score=True, won=True, lost=True,
-    admissible_commands=True, feedback=True, objective=True,
-)  # fmt: skip
+    facts=True,
+    moves=True,
+    score=True,
+    max_score=True,
+    won=True,
+    lost=True,
+    admissible_commands=True,
+    feedback=True,
+    objective=True,
+)
 
 
 def episodes(scenario, backend, steps, seed=0):  # type: ignore[no-untyped-def]
@@ -102,14 +109,19 @@ def main() -> None:
             r_cached = timed(lambda cached=cached: ours(cached), args.repeats)
             ratios["ours"].append(r_ours / r_raw)
             ratios["cached"].append(r_cached / r_raw)
-            print(f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {r_ours / r_raw:.2f} "
-                  f"| {r_cached:,.0f} | {r_cached / r_raw:.0f} |", flush=True)  # fmt: skip
+            print(
+                f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {r_ours / r_raw:.2f} "
+                f"| {r_cached:,.0f} | {r_cached / r_raw:.0f} |",
+                flush=True,
+            )
             raw_env.close()
             plain.close()
             cached.close()
-    print(f"\nmedian ours/raw {statistics.median(ratios['ours']):.2f} (min "
-          f"{min(ratios['ours']):.2f}); median cached/raw "
-          f"{statistics.median(ratios['cached']):.0f}x (min {min(ratios['cached']):.0f}x)")  # fmt: skip
+    print(
+        f"\nmedian ours/raw {statistics.median(ratios['ours']):.2f} (min "
+        f"{min(ratios['ours']):.2f}); median cached/raw "
+        f"{statistics.median(ratios['cached']):.0f}x (min {min(ratios['cached']):.0f}x)"
+    )
 
 
 if __name__ == "__main__":
