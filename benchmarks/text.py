@@ -2,8 +2,9 @@
 
     python benchmarks/text.py [--scenarios Bakery LostWallet ...] [--steps 1000] [--repeats 3]
 
-For each scenario and backend, one fixed random command sequence (drawn from the admissible
-commands, episodes restarted on game end) is played three ways, medians over ``--repeats``:
+For each scenario and backend, one fixed random command sequence (drawn from the
+admissible commands, episodes restarted on game end) is played three ways, taking turns in
+each of ``--repeats`` rounds (medians of the rates and of the per-round ratios to raw):
 
 - raw: ``textworld.start`` on the same game file, ``env.step(command)``;
 - ours: ``TextScenarioEnv(cache=False)``, the annotation layer on top (goal: <= 20% slower);
@@ -60,21 +61,27 @@ def episodes(scenario, backend, steps, seed=0):  # type: ignore[no-untyped-def]
     return out
 
 
-def timed(fn, repeats):  # type: ignore[no-untyped-def]
-    fn()
-    rates = []
+def interleaved(fns, repeats):  # type: ignore[no-untyped-def]
+    """Median rate of each function, the functions taking turns in every repeat (so a noisy
+    neighbour slows them alike), and the median of the per-repeat ratios to the first."""
+    for fn in fns:
+        fn()
+    rates = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        n = fn()
-        rates.append(n / (time.perf_counter() - t0))
-    return statistics.median(rates)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            n = fn()
+            rates[i].append(n / (time.perf_counter() - t0))
+    medians = [statistics.median(r) for r in rates]
+    ratios = [statistics.median(a / b for a, b in zip(r, rates[0], strict=True)) for r in rates]
+    return medians, ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenarios", nargs="*", default=None)
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     names = args.scenarios or sorted(SCENARIOS)
     warnings.simplefilter("ignore")
@@ -104,14 +111,15 @@ def main() -> None:
 
             plain = TextScenarioEnv(scenario, backend=backend, cache=False)
             cached = TextScenarioEnv(scenario, backend=backend, cache=True)
-            r_raw = timed(raw, args.repeats)
-            r_ours = timed(lambda plain=plain: ours(plain), args.repeats)
-            r_cached = timed(lambda cached=cached: ours(cached), args.repeats)
-            ratios["ours"].append(r_ours / r_raw)
-            ratios["cached"].append(r_cached / r_raw)
+            (r_raw, r_ours, r_cached), (_, q_ours, q_cached) = interleaved(
+                [raw, lambda plain=plain: ours(plain), lambda cached=cached: ours(cached)],
+                args.repeats,
+            )
+            ratios["ours"].append(q_ours)
+            ratios["cached"].append(q_cached)
             print(
-                f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {r_ours / r_raw:.2f} "
-                f"| {r_cached:,.0f} | {r_cached / r_raw:.0f} |",
+                f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {q_ours:.2f} "
+                f"| {r_cached:,.0f} | {q_cached:.0f} |",
                 flush=True,
             )
             raw_env.close()
