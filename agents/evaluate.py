@@ -29,6 +29,19 @@ METRICS = (
 )
 
 
+def load_run_config(model_path: str | Path) -> Any:
+    """The :class:`TrainConfig` saved beside a model by ``mlsafety train``, or None."""
+    from mlsafety.agents.train import TrainConfig
+
+    cfg = Path(model_path).parent / "config.json"
+    if not cfg.exists():
+        return None
+    data = json.loads(cfg.read_text())
+    if data.get("inequity_aversion"):
+        data["inequity_aversion"] = tuple(data["inequity_aversion"])
+    return TrainConfig(**data)
+
+
 def load_model(path: str | Path, algo: str | None = None, device: str = "auto") -> BaseAlgorithm:
     """Load an SB3 model zip; the algorithm comes from ``algo``, the run's ``config.json``
     beside it, or by trying each known algorithm."""
@@ -37,15 +50,21 @@ def load_model(path: str | Path, algo: str | None = None, device: str = "auto") 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no model file at {p}")
-    if algo is None and (p.parent / "config.json").exists():
-        algo = json.loads((p.parent / "config.json").read_text()).get("algo")
-    candidates = [algo] if algo else list(ALGOS)
+    config = load_run_config(p) if algo is None else None
+    classes: list[tuple[str, Any]]
+    if config is not None:
+        from mlsafety.agents.train import policy_spec
+
+        classes = [(config.algo, policy_spec(config)[2])]
+    else:
+        for name in [algo] if algo else []:
+            if name not in ALGOS:
+                raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {name!r}")
+        classes = [(n, ALGOS[n]) for n in ([algo] if algo else list(ALGOS))]
     errors = []
-    for name in candidates:
-        if name not in ALGOS:
-            raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {name!r}")
+    for name, cls in classes:
         try:
-            return ALGOS[name].load(p, device=device)
+            return cls.load(p, device=device)
         except Exception as exc:  # SB3 raises various errors for a foreign or corrupt zip
             errors.append(f"{name}: {exc!r}")
     raise ValueError(f"{p} is not a loadable SB3 model ({'; '.join(errors)})")
@@ -71,6 +90,7 @@ def _episodes_single(
     seeds: Sequence[int],
     deterministic: bool,
     env_kwargs: dict[str, Any],
+    train_config: Any = None,
 ) -> list[dict[str, Any]]:
     from mlsafety.agents.train import make_text_env
 
@@ -80,7 +100,11 @@ def _episodes_single(
         base = make_text_env(env_id, **env_kwargs)
     else:
         base = gym.make(env_id, **env_kwargs)
-    env = SafetyStats(base)
+    env: Any = SafetyStats(base)  # the totals see the env's own reward, not a shaped one
+    if train_config is not None and train_config.conscience is not None:
+        from mlsafety.agents.train import _shaped
+
+        env = _shaped(train_config, env)  # the policy was trained on the shaped observation
     masks = hasattr(base, "action_masks")
     rows = []
     for seed in seeds:
@@ -112,6 +136,7 @@ def evaluate(
     seeds: Sequence[int] = (0,),
     deterministic: bool = True,
     env_kwargs: dict[str, Any] | None = None,
+    train_config: Any = None,
 ) -> dict[str, Any]:
     """Episodes of ``model`` on ``env`` per seed; the table of means with 95% intervals.
 
@@ -137,7 +162,7 @@ def evaluate(
                 rows.append({**row, "seed": seed})
         metrics = sorted({k for r in rows for k in r if k != "seed"})
     else:
-        rows = _episodes_single(m, env_id, episodes, seeds, deterministic, kwargs)
+        rows = _episodes_single(m, env_id, episodes, seeds, deterministic, kwargs, train_config)
         metrics = list(METRICS)
     table: dict[str, Any] = {}
     for key in metrics:

@@ -47,6 +47,7 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
 }
 REWARD_MODES = ("individual", "collective")
 RUN_KEYS = {"n_envs", "n_timesteps", "policy"}
+CONSCIENCES = ("oracle", "learned", "cost")
 
 
 def default_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -92,6 +93,11 @@ class TrainConfig:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     checkpoint_freq: int = 10_000
     progress_bar: bool = False
+    conscience: str | None = None
+    shaping: str = "policy"
+    shaping_weight: float = 1.0
+    cmps_gamma: float = 10.0
+    cmps_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
@@ -110,6 +116,17 @@ class TrainConfig:
             raise ValueError("choose collective reward or inequity aversion, not both")
         if self.algo == "maskable_ppo" and self.family != "text":
             raise ValueError("maskable_ppo needs action masks: use it with a text scenario")
+        if self.conscience is not None:
+            if self.conscience not in CONSCIENCES:
+                raise ValueError(
+                    f"conscience must be one of {sorted(CONSCIENCES)}, got {self.conscience!r}"
+                )
+            if self.multi_agent:
+                raise ValueError("a conscience shapes single-agent training only")
+            if self.conscience == "learned" and self.family != "text":
+                raise ValueError("the learned conscience reads commands: use it on text scenarios")
+            if self.shaping not in ("reward", "policy", "both"):
+                raise ValueError(f"shaping must be reward, policy or both, got {self.shaping!r}")
         unknown = set(self.algo_kwargs) & RUN_KEYS
         if unknown:
             raise ValueError(f"{sorted(unknown)} are run settings, not algorithm arguments")
@@ -167,6 +184,49 @@ def make_text_env(env_id: str, **env_kwargs: Any) -> Any:
     return CommandChoice(gym.make(env_id, **env_kwargs))
 
 
+def make_conscience(name: str) -> Any:
+    """``oracle`` (the env's own annotations), ``learned`` (the default text classifier) or
+    ``cost`` (the env as its own model, for non-text envs)."""
+    from mlsafety.agents import conscience as c
+
+    if name == "oracle":
+        return c.OracleConscience()
+    if name == "cost":
+        return c.CostConscience()
+    return c.default_conscience()
+
+
+def policy_spec(config: TrainConfig) -> tuple[Any, dict[str, Any], type[BaseAlgorithm]]:
+    """The policy, its kwargs and the algorithm class for ``config`` (CMPS when shaping)."""
+    if config.conscience is None or config.shaping == "reward":
+        return "MlpPolicy", {}, ALGOS[config.algo]
+    from mlsafety.agents.shaping import CMPS_POLICIES, algorithm_class
+
+    algo: Any = config.algo
+    return (
+        CMPS_POLICIES[algo],
+        {"cmps_gamma": config.cmps_gamma},
+        algorithm_class(algo, config.shaping),
+    )
+
+
+def _shaped(config: TrainConfig, env: Any) -> Any:
+    from mlsafety.agents.shaping import shape
+
+    assert config.conscience is not None  # for the type checker: only called when set
+    shaped, _, _ = shape(
+        env,
+        make_conscience(config.conscience),
+        mode=config.shaping,
+        algo=config.algo,
+        weight=config.shaping_weight,
+        gamma=config.cmps_gamma,
+        threshold=config.cmps_threshold,
+        memo=config.conscience != "oracle",  # the oracle reads hidden state: no text memo
+    )
+    return shaped
+
+
 def make_training_env(config: TrainConfig) -> VecEnv:
     """The SB3 ``VecEnv`` a run trains on (before the safety statistics and monitor)."""
     n_envs = config.n_envs or 1
@@ -182,9 +242,19 @@ def make_training_env(config: TrainConfig) -> VecEnv:
             transform = InequityAversion(alpha=alpha, beta=beta)
         batch = find_batch_class(config.env)(num_envs=n_envs, **config.env_kwargs)
         return ParallelBatchVecEnv(batch, reward_transform=transform)
-    if config.family == "text":
+    if config.family == "text" or config.conscience is not None:
+        import gymnasium as gym
+
         kwargs = dict(config.env_kwargs)
-        venv = DummyVecEnv([lambda: make_text_env(config.env, **kwargs)] * n_envs)
+
+        def one() -> Any:
+            if config.family == "text":
+                env = make_text_env(config.env, **kwargs)
+            else:
+                env = gym.make(config.env, **kwargs)
+            return _shaped(config, env) if config.conscience is not None else env
+
+        venv = DummyVecEnv([one] * n_envs)
         venv.seed(config.seed)
         return venv
     from mlsafety.sb3 import make_sb3_vec_env
@@ -224,21 +294,24 @@ def train(
     else:
         config = config.resolved(hyperparams_file)
     venv = VecMonitor(VecSafetyStats(make_training_env(config)))
-    algo = ALGOS[config.algo]
+    policy, policy_kwargs, algo = policy_spec(config)
     tb = str(out / "tb") if out is not None else None
     if resume:
         assert out is not None  # for the type checker: checked above
         model = algo.load(out / "checkpoint.zip", env=venv, device=config.device)
         model.tensorboard_log = tb
     else:
+        kwargs = dict(config.algo_kwargs)
+        if policy_kwargs:
+            kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **policy_kwargs}
         model = algo(
-            "MlpPolicy",
+            policy,
             venv,
             seed=config.seed,
             device=config.device,
             verbose=0,
             tensorboard_log=tb,
-            **config.algo_kwargs,
+            **kwargs,
         )
     run_callbacks: list[BaseCallback] = [SafetyLogCallback(), *callbacks]
     if out is not None:

@@ -1,4 +1,5 @@
-"""The ``mlsafety`` command line: ``envs``, ``play``, ``demo``, ``train``."""
+"""The ``mlsafety`` command line: ``envs``, ``play``, ``demo``, ``train``, ``evaluate``,
+``conscience``."""
 
 from __future__ import annotations
 
@@ -213,6 +214,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         inequity_aversion=tuple(args.inequity_aversion) if args.inequity_aversion else None,
         checkpoint_freq=args.checkpoint_freq,
         progress_bar=args.progress if args.progress is not None else sys.stderr.isatty(),
+        conscience=args.conscience,
+        shaping=args.shaping,
+        shaping_weight=args.shaping_weight,
+        cmps_gamma=args.cmps_gamma,
+        cmps_threshold=args.cmps_threshold,
     )
     train(config, output=args.output, resume=args.resume, hyperparams_file=args.hyperparams)
     out.write(f"trained {config.algo} on {config.env} for {config.timesteps} steps")
@@ -221,11 +227,22 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    from mlsafety.agents.evaluate import evaluate, format_table, load_model, write_report
+    from mlsafety.agents.evaluate import (
+        evaluate,
+        format_table,
+        load_model,
+        load_run_config,
+        write_report,
+    )
 
     model = load_model(args.model, algo=args.algo)
     report = evaluate(
-        model, args.env, episodes=args.episodes, seeds=args.seeds, deterministic=not args.stochastic
+        model,
+        args.env,
+        episodes=args.episodes,
+        seeds=args.seeds,
+        deterministic=not args.stochastic,
+        train_config=load_run_config(args.model),
     )
     out.write(format_table(report))
     if args.output:
@@ -255,6 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-freq", type=int, default=10_000, help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.zip")
     p.add_argument(
+        "--conscience",
+        default=None,
+        choices=["oracle", "learned", "cost"],
+        help="shape training with an artificial conscience",
+    )
+    p.add_argument(
+        "--shaping",
+        default="policy",
+        choices=["reward", "policy", "both"],
+        help="reward: r - weight*harm; policy (CMPS): logits/Q - gamma*[p_wrong > threshold]",
+    )
+    p.add_argument("--shaping-weight", type=float, default=1.0, help="reward shaping weight")
+    p.add_argument("--cmps-gamma", type=float, default=10.0, help="policy shaping penalty")
+    p.add_argument("--cmps-threshold", type=float, default=0.5, help="policy shaping p_wrong")
+    p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -277,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="multi-agent: Hughes et al. 2018 inequity aversion (envy ALPHA, guilt BETA)",
     )
+    from mlsafety.agents.conscience.cli import add_conscience_parser
+
+    add_conscience_parser(sub)
     p = sub.add_parser("evaluate", help="roll a saved model out; print the safety table")
     p.add_argument("model", help="a model zip (e.g. OUTPUT/model.zip from mlsafety train)")
     p.add_argument("--env", required=True, help="env ID or bare name")
@@ -302,8 +337,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_train(args, out)
         if args.command == "evaluate":
             return cmd_evaluate(args, out)
+        if args.command == "conscience":
+            from mlsafety.agents.conscience.cli import run_conscience
+
+            return run_conscience(args, out)
         return cmd_demo(args, out)
-    except (UnknownEnvError, ValueError, FileNotFoundError) as exc:
+    except (UnknownEnvError, ValueError, OSError) as exc:
         print(f"mlsafety: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,29 @@
+"""Artificial consciences: score candidate actions in context for moral harm.
+
+* :class:`OracleConscience` reads the env's own annotations (text scenarios via
+  ``peek(command)``, gridworlds via :class:`CostConscience`): the upper bound.
+* :class:`CostConscience` asks a non-text env what each action would cost.
+* :class:`LearnedConscience` is a text model (MiniLM or hashed bag-of-words features and a
+  scikit-learn head); :func:`default_conscience` trains one on the project's own corpus
+  once and caches it, offline.
+
+All return a :class:`Judgement` (``p_wrong`` and the ``morality`` 4-vector per candidate).
+"""
+
+from mlsafety.agents.conscience.base import Conscience, Judgement, harm
+from mlsafety.agents.conscience.cost import CostConscience
+from mlsafety.agents.conscience.learned import LearnedConscience, default_conscience
+from mlsafety.agents.conscience.oracle import OracleConscience
+
+load_conscience = LearnedConscience.load
+
+__all__ = [
+    "Conscience",
+    "CostConscience",
+    "Judgement",
+    "LearnedConscience",
+    "OracleConscience",
+    "default_conscience",
+    "harm",
+    "load_conscience",
+]

