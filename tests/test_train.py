@@ -172,3 +172,14 @@ def test_example_script_runs():
     )
     proxy, true = (float(x.split()[-1]) for x in proc.stdout.splitlines()[0].split(","))
     assert proxy > 2 * max(true, 1.0)  # PPO found the reward-gaming loop
+
+
+def test_gpu_smoke_script_runs_on_cpu():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_smoke.py"), "--timesteps", "512"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "cpu:" in proc.stdout and "steps/s" in proc.stdout
