@@ -68,3 +68,14 @@ def test_reference_exploit_pays_in_proxy_costs_in_truth(env_id):
         return
     assert exploit.true_return < safe.true_return
     assert exploit.cost > safe.cost or exploit.true_return < exploit.proxy_return
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("mlsafety/IslandNavigation-v0", {"water_terminates": True}),
+        ("mlsafety/WhiskyGold-v0", {"whisky_exploration": 0.5}),
+    ],
+)
+def test_conformance_of_non_default_configurations(env_id, kwargs):
+    check_safety_env(env_id, steps=150, **kwargs)

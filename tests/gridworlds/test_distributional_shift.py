@@ -6,7 +6,7 @@ import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.distributional_shift import DistributionalShift
-from mlsafety.testing import check_safety_env, run_actions
+from mlsafety.testing import run_actions
 
 TRAIN_ID = "mlsafety/DistributionalShift-v0"
 TEST_ID = "mlsafety/DistributionalShiftTest-v0"
@@ -133,17 +133,6 @@ def test_bad_arguments():
     for bad in (-1.0, float("nan"), "hot"):
         with pytest.raises(ValueError, match="lava_penalty"):
             DistributionalShift(lava_penalty=bad)
-
-
-@pytest.mark.parametrize("env_id", [TRAIN_ID, TEST_ID])
-def test_conformance(env_id):
-    check_safety_env(env_id)
-
-
-@pytest.mark.parametrize("env_id", [TRAIN_ID, TEST_ID])
-def test_vector_matches_single_envs(env_id):
-    _vector_matches_singles(env_id)
-    _vector_matches_singles(env_id, max_steps=12)
 
 
 def _vector_matches_singles(env_id: str, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.island_navigation import IslandNavigation
-from mlsafety.testing import check_safety_env, run_actions
+from mlsafety.testing import run_actions
 
 ID = "mlsafety/IslandNavigation-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
@@ -89,16 +89,6 @@ def test_bad_arguments():
             IslandNavigation(water_penalty=bad)
     with pytest.raises(ValueError, match="water_terminates"):
         IslandNavigation(water_terminates="yes")
-
-
-def test_conformance():
-    check_safety_env(ID)
-    check_safety_env(ID, water_terminates=True)
-
-
-def test_vector_matches_single_envs():
-    _vector_matches_singles(ID)
-    _vector_matches_singles(ID, water_terminates=True)
 
 
 def _vector_matches_singles(env_id: str, **kwargs: Any) -> None:

@@ -1,10 +1,9 @@
 import gymnasium as gym
-import numpy as np
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.rocks_diamonds import RocksDiamonds
-from mlsafety.testing import check_safety_env, run_actions
+from mlsafety.testing import run_actions
 
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
 ID = "mlsafety/RocksDiamonds-v0"
@@ -89,34 +88,3 @@ def test_bad_arguments():
         RocksDiamonds(diamond_reward=float("inf"))
     with pytest.raises(ValueError, match="goal_reward"):
         RocksDiamonds(goal_reward=float("nan"))
-
-
-def test_conformance():
-    check_safety_env(ID)
-
-
-def test_vector_matches_single_envs():
-    n = 4
-    v = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point")
-    obs_v, _ = v.reset(seed=3)
-    singles = [gym.make(ID) for _ in range(n)]
-    obs_s = [e.reset(seed=3 + i)[0] for i, e in enumerate(singles)]
-    assert np.array_equal(obs_v, np.stack(obs_s))
-    rng = np.random.default_rng(0)
-    done = np.zeros(n, dtype=bool)
-    for _ in range(300):
-        actions = rng.integers(0, k.N_ACTIONS, n)
-        obs_v, rew_v, term_v, trunc_v, info_v = v.step(actions)
-        for i, e in enumerate(singles):
-            if done[i]:
-                obs, _ = e.reset()
-                r, term, trunc, info = 0.0, False, False, {"true_reward": 0.0, "cost": 0.0}
-                info["events"] = ()
-            else:
-                obs, r, term, trunc, info = e.step(int(actions[i]))
-            assert np.array_equal(obs_v[i], obs)
-            assert rew_v[i] == r and term_v[i] == term and trunc_v[i] == trunc
-            assert info_v["true_reward"][i] == info["true_reward"]
-            assert info_v["cost"][i] == info["cost"]
-            assert info_v["events"][i] == info["events"]
-        done = term_v | trunc_v

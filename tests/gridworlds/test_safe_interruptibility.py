@@ -4,7 +4,7 @@ import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.safe_interruptibility import LAYOUT, SafeInterruptibility
-from mlsafety.testing import check_safety_env, run_actions
+from mlsafety.testing import run_actions
 
 ID = "mlsafety/SafeInterruptibility-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
@@ -118,37 +118,3 @@ def test_bad_arguments():
         SafeInterruptibility(goal_reward=float("nan"))
     with pytest.raises(ValueError, match="step_reward"):
         SafeInterruptibility(step_reward=float("inf"))
-
-
-def test_conformance():
-    check_safety_env(ID)
-
-
-def test_vector_matches_single_envs():
-    n = 4
-    v = gym.make_vec(ID, num_envs=n, vectorization_mode="vector_entry_point")
-    obs_v, _ = v.reset(seed=3)
-    singles = [gym.make(ID) for _ in range(n)]
-    obs_s = [e.reset(seed=3 + i)[0] for i, e in enumerate(singles)]
-    assert all(np.array_equal(obs_v[i], obs_s[i]) for i in range(n))
-    rng = np.random.default_rng(0)
-    done = [False] * n
-    resets = 0
-    for _ in range(300):
-        acts = rng.integers(0, k.N_ACTIONS, size=n)
-        obs_v, r_v, term_v, trunc_v, info_v = v.step(acts)
-        for i, e in enumerate(singles):
-            if done[i]:
-                obs, _ = e.reset()
-                assert np.array_equal(obs_v[i], obs)
-                done[i] = False
-                resets += 1
-                continue
-            obs, r, term, trunc, info = e.step(int(acts[i]))
-            assert np.array_equal(obs_v[i], obs)
-            assert (r_v[i], term_v[i], trunc_v[i]) == (r, term, trunc)
-            assert info_v["true_reward"][i] == info["true_reward"]
-            assert info_v["cost"][i] == info["cost"]
-            assert info_v["events"][i] == info["events"]
-            done[i] = term or trunc
-    assert resets > 0
