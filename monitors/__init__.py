@@ -14,6 +14,12 @@ from mlsafety.monitors.detectors import (
     load_detector,
     policy_features,
 )
+from mlsafety.monitors.fallback import (
+    FallbackMonitor,
+    FallbackParallel,
+    FallbackPolicy,
+    calibrate_threshold,
+)
 from mlsafety.monitors.metrics import (
     aupr_in,
     aupr_out,
@@ -27,6 +33,9 @@ from mlsafety.monitors.metrics import (
 
 __all__ = [
     "Detector",
+    "FallbackMonitor",
+    "FallbackParallel",
+    "FallbackPolicy",
     "KNNDetector",
     "MahalanobisDetector",
     "PolicyDivergenceDetector",
@@ -35,6 +44,7 @@ __all__ = [
     "aupr_out",
     "auroc",
     "brier_score",
+    "calibrate_threshold",
     "expected_calibration_error",
     "fpr_at_95_tpr",
     "load_detector",
