@@ -8,7 +8,7 @@ from gymnasium.vector import AutoresetMode
 import mlsafety.envs as envs
 from mlsafety.envs.gridworlds.base import InvalidAction
 
-GRID_IDS = envs.env_ids("gridworld")
+GRID_IDS = envs.env_ids("gridworld") + envs.env_ids("dilemma")
 N = 5
 
 

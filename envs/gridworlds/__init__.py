@@ -48,3 +48,27 @@ for _name, _module, _cls, _kwargs, _summary in GRIDWORLDS:
             kwargs=_kwargs,
         )
     )
+
+# trolley-style dilemmas for the moral parliament (mlsafety.agents.parliament)
+DILEMMAS: tuple[tuple[str, str, str, dict[str, object], str], ...] = (
+    ("TrolleyDivert", "trolley", "TrolleyDivert", {},
+     "dilemma: pull a lever to divert a trolley from many onto one"),
+    ("TrolleyPush", "trolley", "TrolleyPush", {},
+     "dilemma: push a bystander onto the track to stop the trolley"),
+    ("TrolleyLie", "trolley", "TrolleyLie", {},
+     "dilemma: lie (or mislead) a guard to save the people hiding from him"),
+    ("TrolleyDoomsday", "trolley", "TrolleyDoomsday", {},
+     "dilemma: TrolleyDivert plus an irrelevant doomsday button"),
+)  # fmt: skip
+
+for _name, _module, _cls, _kwargs, _summary in DILEMMAS:
+    register_env(
+        EnvEntry(
+            env_id=f"mlsafety/{_name}-v0",
+            family="dilemma",
+            summary=_summary,
+            entry_point=f"{_PKG}.{_module}:{_cls}",
+            vector_entry_point=f"{_PKG}.{_module}:{_cls}Vector",
+            kwargs=_kwargs,
+        )
+    )
