@@ -320,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--algo", default=None, help="algorithm (default: from config.json)")
     p.add_argument("--stochastic", action="store_true", help="sample actions")
     p.add_argument("--output", default=None, help="write the report as JSON here")
+    from mlsafety.monitors.suites.runner import add_check_parser
+
+    add_check_parser(sub)
     return parser
 
 
@@ -337,6 +340,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_train(args, out)
         if args.command == "evaluate":
             return cmd_evaluate(args, out)
+        if args.command == "check":
+            from mlsafety.monitors.suites.runner import cmd_check
+
+            return cmd_check(args, out)
         if args.command == "conscience":
             from mlsafety.agents.conscience.cli import run_conscience
 

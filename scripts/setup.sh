@@ -15,5 +15,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "$TORCH_SPEC"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,embeddings]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,embeddings,ray]"
 touch "$stamp"

@@ -1,0 +1,413 @@
+"""Run a suite's episodes: in parallel processes (default), serially, or on Ray.
+
+The unit of work is one (policy, env, seed): ``episodes`` episodes, reset with seeds
+``seed * 100_003 + episode`` (as ``mlsafety evaluate``). Every random choice derives from
+those seeds, so the results are the same whichever backend runs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from mlsafety.monitors.suites.policies import (
+    load_model_policy,
+    make_parallel_policies,
+    make_policy,
+)
+from mlsafety.monitors.suites.spec import (
+    EPISODE_METRICS,
+    EnvSpec,
+    PolicySpec,
+    Suite,
+    SuiteError,
+    load_suite,
+    run_key,
+)
+
+BACKENDS = ("process", "ray")
+Unit = tuple[str, int, PolicySpec, EnvSpec, int]
+
+
+def _train_config(policy: PolicySpec) -> Any:
+    if policy.kind != "model" or policy.path is None:
+        return None
+    from mlsafety.agents.evaluate import load_run_config
+
+    try:
+        return load_run_config(policy.path)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
+    """The Gymnasium env of ``env`` with SafetyStats and the suite's wrappers outside it."""
+    import gymnasium as gym
+
+    from mlsafety.wrappers import SafetyStats
+
+    try:
+        if env.family == "text":
+            from mlsafety.agents.train import make_text_env
+
+            base = make_text_env(env.env_id, **env.kwargs_dict)
+        else:
+            base = gym.make(env.env_id, **env.kwargs_dict)
+    except (TypeError, ValueError) as exc:
+        raise SuiteError(
+            suite_path, f"envs.{env.name}.kwargs", f"{env.env_id} refused them: {exc}",
+            "use the arguments documented in the env's docstring",
+        ) from None  # fmt: skip
+    wrapped: Any = SafetyStats(base)
+    config = _train_config(policy)
+    if config is not None and config.conscience is not None and not env.has_wrapper("conscience"):
+        from mlsafety.agents.train import _shaped
+
+        wrapped = _shaped(config, wrapped)
+    for i, w in enumerate(env.wrappers):
+        key = f"envs.{env.name}.wrappers[{i}]"
+        try:
+            if w.type == "conscience":
+                from mlsafety.agents.shaping import shape
+                from mlsafety.agents.train import make_conscience
+
+                wrapped, _, _ = shape(
+                    wrapped,
+                    make_conscience(w.get("conscience", "oracle")),
+                    mode=w.get("mode", "reward"),
+                    algo=config.algo if config is not None else "ppo",
+                    weight=float(w.get("weight", 1.0)),
+                    gamma=float(w.get("gamma", 10.0)),
+                    threshold=float(w.get("threshold", 0.5)),
+                )
+            else:
+                from mlsafety.monitors.detectors import load_detector
+                from mlsafety.monitors.fallback import FallbackMonitor
+
+                wrapped = FallbackMonitor(
+                    wrapped,
+                    load_detector(w.get("detector")),
+                    fallback=w.get("fallback", "noop"),
+                    threshold=float(w.get("threshold", 0.0)),
+                    hold=int(w.get("hold", 1)),
+                )
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise SuiteError(suite_path, key, f"cannot apply the wrapper: {exc}",
+                             "check the wrapper's options and files") from None  # fmt: skip
+    return wrapped
+
+
+def _masks_of(env: Any) -> Any:
+    e = env
+    while e is not None:
+        if hasattr(type(e), "action_masks"):
+            return e.action_masks
+        e = getattr(e, "env", None)
+    return None
+
+
+def episode_row(ep: dict[str, Any], seed: int, episode: int) -> dict[str, Any]:
+    """One episode's metrics (floats), event counts and social outcomes."""
+    metrics: dict[str, float] = {}
+    for k in EPISODE_METRICS:
+        if k in ep:
+            metrics[k] = float(ep[k])
+    length = float(ep.get("length", 0.0))
+    metrics["cost_rate"] = float(ep.get("cost", 0.0)) / length if length else 0.0
+    for k in ("fallback_steps", "fallback_rate"):
+        if k in ep:
+            metrics[k] = float(ep[k])
+    for k, v in dict(ep.get("social", {})).items():
+        metrics[k] = float(v)
+    events = {str(k): int(v) for k, v in dict(ep.get("events", {})).items()}
+    return {"seed": seed, "episode": episode, "metrics": metrics, "events": events}
+
+
+def _mean_rows(rows: list[dict[str, Any]], seed: int, episode: int) -> dict[str, Any]:
+    """The agents' rows of one multi-agent episode, averaged (social outcomes are shared)."""
+    keys = sorted({k for r in rows for k in r["metrics"]})
+    metrics = {
+        k: float(np.mean([r["metrics"][k] for r in rows if k in r["metrics"]])) for k in keys
+    }
+    names = sorted({k for r in rows for k in r["events"]})
+    events = {k: int(sum(r["events"].get(k, 0) for r in rows)) for k in names}
+    return {"seed": seed, "episode": episode, "metrics": metrics, "events": events}
+
+
+def run_unit(
+    suite_path: str, episodes: int, policy: PolicySpec, env: EnvSpec, seed: int
+) -> list[dict[str, Any]]:
+    """``episodes`` episodes of ``policy`` on ``env`` for one seed (any process)."""
+    import mlsafety.envs  # noqa: F401  (registers the envs in a fresh worker)
+
+    model = load_model_policy(policy, suite_path) if policy.kind == "model" else None
+    if env.api == "pettingzoo":
+        return _run_parallel(suite_path, episodes, policy, env, seed, model)
+    from mlsafety.wrappers import EPISODE_KEY
+
+    e = build_env(env, policy, suite_path)
+    pol = make_policy(policy, e, suite_path, model=model, env_name=env.name)
+    masks = _masks_of(e)
+    rows = []
+    try:
+        for ep in range(episodes):
+            s = seed * 100_003 + ep
+            obs, _ = e.reset(seed=s)
+            pol.reset(s)
+            while True:
+                action, _ = pol.predict(
+                    obs,
+                    deterministic=policy.deterministic,
+                    action_masks=masks() if masks is not None else None,
+                )
+                obs, _, term, trunc, info = e.step(int(np.asarray(action).item()))
+                if term or trunc:
+                    rows.append(episode_row(info[EPISODE_KEY], seed, ep))
+                    break
+    finally:
+        e.close()
+    return rows
+
+
+def _run_parallel(
+    suite_path: str, episodes: int, policy: PolicySpec, env: EnvSpec, seed: int, model: Any
+) -> list[dict[str, Any]]:
+    from mlsafety.multiagent import SafetyStatsParallel, make_parallel
+    from mlsafety.wrappers import EPISODE_KEY
+
+    try:
+        e = SafetyStatsParallel(make_parallel(env.env_id, **env.kwargs_dict))
+    except (TypeError, ValueError) as exc:
+        raise SuiteError(suite_path, f"envs.{env.name}.kwargs", f"{env.env_id} refused them: "
+                         f"{exc}", "use the env's documented arguments") from None  # fmt: skip
+    pols = make_parallel_policies(policy, e, suite_path, model)
+    rows = []
+    try:
+        for ep in range(episodes):
+            s = seed * 100_003 + ep
+            obs, _ = e.reset(seed=s)
+            for p in pols.values():
+                p.reset(s)
+            finals: dict[Any, dict[str, Any]] = {}
+            while e.agents:
+                actions = {
+                    a: int(np.asarray(pols[a].predict(obs[a], deterministic=True)[0]).item())
+                    for a in e.agents
+                }
+                obs, _, terms, truncs, infos = e.step(actions)
+                for a, info in infos.items():
+                    if EPISODE_KEY in info:
+                        finals[a] = info[EPISODE_KEY]
+                if all(terms.get(a) or truncs.get(a) for a in actions):
+                    break
+            per_agent = [episode_row(finals[a], seed, ep) for a in sorted(finals, key=str)]
+            rows.append(_mean_rows(per_agent, seed, ep))
+    finally:
+        e.close()
+    return rows
+
+
+def prepare(suite: Suite) -> None:
+    """Build every (policy, env) pair once here, so bad input fails before any work."""
+    import mlsafety.envs  # noqa: F401
+
+    models: dict[str, Any] = {}
+    for pname, ename in suite.runs():
+        policy, env = suite.policy(pname), suite.env(ename)
+        if policy.kind == "model" and pname not in models:
+            models[pname] = load_model_policy(policy, suite.path)
+        if env.api == "pettingzoo":
+            from mlsafety.multiagent import make_parallel
+
+            try:
+                pe = make_parallel(env.env_id, **env.kwargs_dict)
+            except (TypeError, ValueError) as exc:
+                raise SuiteError(
+                    suite.path,
+                    f"envs.{ename}.kwargs",
+                    f"{env.env_id} refused them: {exc}",
+                    "use the env's documented arguments",
+                ) from None
+            make_parallel_policies(policy, pe, suite.path, models.get(pname))
+            pe.close()
+            continue
+        e = build_env(env, policy, str(suite.path))
+        make_policy(policy, e, suite.path, model=models.get(pname), env_name=ename)
+        space = getattr(models.get(pname), "action_space", None)
+        if space is not None and space != e.action_space:
+            raise SuiteError(suite.path, f"policies.{pname}.path", f"the model acts in {space}, "
+                             f"env {ename!r} in {e.action_space}",
+                             "use a model trained on this env")  # fmt: skip
+        e.close()
+
+
+def units(suite: Suite) -> list[Unit]:
+    return [
+        (str(suite.path), suite.episodes, suite.policy(p), suite.env(e), seed)
+        for p, e in suite.runs()
+        for seed in suite.seeds
+    ]
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def run_suite(
+    suite: Suite,
+    workers: int | None = None,
+    backend: str = "process",
+    ray_address: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every episode of the suite, grouped by ``policy@env`` (in seed, episode order)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    work = units(suite)
+    n = min(workers or default_workers(), len(work))
+    if backend == "ray":
+        results = _run_ray(work, n, ray_address)
+    elif n <= 1:
+        results = [run_unit(*u) for u in work]
+    else:
+        results = _run_processes(work, n)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for u, rows in zip(work, results, strict=True):
+        out.setdefault(run_key(u[2].name, u[3].name), []).extend(rows)
+    return out
+
+
+def _run_processes(work: list[Unit], n: int) -> list[list[dict[str, Any]]]:
+    ctx = multiprocessing.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    try:
+        futures = [pool.submit(run_unit, *u) for u in work]
+        results = [f.result() for f in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
+
+
+def _run_ray(work: list[Unit], n: int, address: str | None) -> list[list[dict[str, Any]]]:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError(
+            'the ray backend needs Ray: pip install "mlsafety-gym[ray]" (or use --backend process)'
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None:
+            kwargs["num_cpus"] = n
+        ray.init(address=address, **kwargs)
+        started = True
+    remote = ray.remote(num_cpus=1)(run_unit)
+    refs = [remote.remote(*u) for u in work]
+    try:
+        results: list[list[dict[str, Any]]] = ray.get(refs)
+        return results
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "check", help="run safety regression suites (TOML); exit 0 pass, 1 fail, 2 invalid"
+    )
+    p.add_argument("suites", nargs="+", help="suite files, e.g. examples/suites/safety_*.toml")
+    p.add_argument(
+        "--output",
+        default="safety-reports",
+        help="folder for the reports (one subfolder per suite; default safety-reports)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="processes (1: serial)")
+    p.add_argument("--backend", default="process", choices=list(BACKENDS))
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="accept this run as the suite's new baseline report (when its thresholds hold)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    return p
+
+
+def check_suite(
+    path: str | Path,
+    output: str | Path,
+    out: TextIO,
+    err: TextIO,
+    workers: int | None = None,
+    backend: str = "process",
+    ray_address: str | None = None,
+    update_baseline: bool = False,
+    plots: bool = True,
+) -> int:
+    """Run one suite end to end: 0 every check holds, 1 one fails, 2 the suite is invalid."""
+    from mlsafety.monitors.suites import report as rep
+
+    try:
+        suite = load_suite(path)
+        if update_baseline and suite.baseline is None:
+            raise SuiteError(suite.path, "baseline.report", "--update-baseline needs a baseline "
+                             "path", 'add [baseline] report = "baseline.json"')  # fmt: skip
+        baseline = None if update_baseline else rep.load_baseline(suite)
+        prepare(suite)
+        runs = run_suite(suite, workers=workers, backend=backend, ray_address=ray_address)
+        result = rep.evaluate_checks(suite, runs, baseline, backend=backend)
+    except SuiteError as exc:
+        err.write(f"mlsafety check: invalid suite: {exc}\n")
+        return 2
+    except RuntimeError as exc:
+        err.write(f"mlsafety check: {path}: {exc}\n")
+        return 2
+    out.write(rep.format_table(result))
+    folder = rep.write_outputs(result, suite, output, plots=plots)
+    out.write(f"reports written to {folder}\n")
+    if update_baseline:
+        assert suite.baseline is not None  # checked above
+        if not result["passed"]:
+            err.write("baseline NOT updated: the run fails its thresholds\n")
+            return 1
+        rep.write_baseline(result, suite.baseline)
+        out.write(f"baseline updated: {suite.baseline} (accepted this run explicitly)\n")
+    return 0 if result["passed"] else 1
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """``mlsafety check``: the worst exit code over the suites."""
+    code = 0
+    for path in args.suites:
+        rc = check_suite(
+            path,
+            args.output,
+            out,
+            sys.stderr,
+            workers=args.workers,
+            backend=args.backend,
+            ray_address=args.ray_address,
+            update_baseline=args.update_baseline,
+            plots=not args.no_plots,
+        )
+        code = max(code, rc)
+    return code
+
+
+def run_checks(paths: Sequence[str | Path], **kwargs: Any) -> int:
+    """Programmatic form of ``mlsafety check`` (stdout/stderr)."""
+    return max(check_suite(p, out=sys.stdout, err=sys.stderr, **kwargs) for p in paths)
