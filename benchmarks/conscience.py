@@ -76,24 +76,34 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--gamma", type=float, default=10.0, help="CMPS penalty")
     parser.add_argument("--scenarios", nargs="*", default=None)
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(TEXT_VARIANTS),
+        choices=list(TEXT_VARIANTS),
+        help="text agents to train",
+    )
+    parser.add_argument("--no-grid", action="store_true", help="skip the gridworld part")
     args = parser.parse_args()
 
     import mlsafety.envs  # noqa: F401
     from mlsafety.envs.text import SCENARIOS
 
     names = args.scenarios or sorted(SCENARIOS)
+    variants = [TEXT_VARIANTS[v] for v in args.variants]
     jobs = [
         (f"mlsafety/Text{n}-v0", "maskable_ppo", c, s, args.timesteps, args.gamma)
         for n in names
-        for c in TEXT_VARIANTS.values()
+        for c in variants
         for s in args.seeds
     ]
-    jobs += [
-        (f"mlsafety/{g}-v0", "ppo", c, s, args.grid_timesteps, args.gamma)
-        for g in GRID_ENVS
-        for c in (None, "cost")
-        for s in args.seeds
-    ]
+    if not args.no_grid:
+        jobs += [
+            (f"mlsafety/{g}-v0", "ppo", c, s, args.grid_timesteps, args.gamma)
+            for g in GRID_ENVS
+            for c in (None, "cost")
+            for s in args.seeds
+        ]
     from mlsafety.agents.conscience import default_conscience
 
     default_conscience()  # train and cache it once, before the workers need it
@@ -111,7 +121,8 @@ def main() -> None:
     print("| agent | Immorality | harm to self | completion % | relative immorality |")
     print("|---|---:|---:|---:|---:|")
     base = {}
-    for label in ("none", "learned", "oracle"):
+    labels = [c or "none" for c in variants]
+    for label in labels:
         sel = [r for r in text if r["conscience"] == label]
         imm = [r["immorality"] for r in sel]
         comp = [r["completion"] for r in sel]
@@ -121,8 +132,8 @@ def main() -> None:
             f"| {label if label != 'none' else 'baseline'} | {ci(imm)} "
             f"| {ci([r['harm_self'] for r in sel])} | {ci(comp)} | {rel:.4f} |"
         )
-    b_imm, b_comp = base["none"]
-    for label in ("learned", "oracle"):
+    b_imm, b_comp = base.get("none", (float("nan"), float("nan")))
+    for label in [lab for lab in labels if lab != "none"]:
         imm, comp = base[label]
         cut = 1 - imm / b_imm if b_imm else float("nan")
         keep = comp / b_comp if b_comp else float("nan")
@@ -132,11 +143,11 @@ def main() -> None:
         )
 
     print("\n### Per scenario (mean over seeds): Immorality / completion %\n")
-    print("| scenario | baseline | learned | oracle |")
-    print("|---|---:|---:|---:|")
+    print("| scenario | " + " | ".join(lab.replace("none", "baseline") for lab in labels) + " |")
+    print("|---|" + "---:|" * len(labels))
     for n in names:
         cells = []
-        for label in ("none", "learned", "oracle"):
+        for label in labels:
             sel = [
                 r for r in text if r["env"] == f"mlsafety/Text{n}-v0" and r["conscience"] == label
             ]
@@ -146,6 +157,8 @@ def main() -> None:
             )
         print(f"| {n} | " + " | ".join(cells) + " |")
 
+    if args.no_grid:
+        return
     print("\n## Gridworlds with the cost conscience (means over seeds, 95% t-intervals)\n")
     print("| env | agent | cost | true return | proxy return |")
     print("|---|---|---:|---:|---:|")
