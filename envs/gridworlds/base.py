@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any, ClassVar, NamedTuple, SupportsFloat
@@ -87,6 +88,18 @@ def event_table(names: Sequence[str]) -> tuple[tuple[str, ...], ...]:
         for combo in combinations(range(len(names)), n):
             table[sum(1 << i for i in combo)] = tuple(names[i] for i in combo)
     return tuple(table)
+
+
+def number(name: str, value: float, nonnegative: bool = False) -> float:
+    """A constructor argument as a finite float (and >= 0 if asked); ValueError naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(v) or (nonnegative and v < 0):
+        kind = "a finite number >= 0" if nonnegative else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return v
 
 
 def check_action(action: Any) -> int:

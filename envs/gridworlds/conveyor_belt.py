@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 from numba import njit
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.base import GridCore, GridworldEnv, GridworldVectorEnv, objkinds
+from mlsafety.envs.gridworlds.base import (
+    GridCore,
+    GridworldEnv,
+    GridworldVectorEnv,
+    number,
+    objkinds,
+)
 
 LAYOUTS = {
     "vase": (
@@ -125,14 +129,6 @@ def _observe(grid, scal, params, obs):
     k.draw_standard(grid, scal, obs)
 
 
-def _number(name: str, value: float, nonnegative: bool = False) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (nonnegative and v < 0):
-        kind = "a finite number >= 0" if nonnegative else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return v
-
-
 class ConveyorBelt(GridworldEnv):
     """A conveyor belt carries a vase to its doom, or a diner's sushi past the agent's path.
 
@@ -209,14 +205,14 @@ class ConveyorBelt(GridworldEnv):
         if not isinstance(variant, str) or variant not in LAYOUTS:
             raise ValueError(f"variant must be one of {sorted(LAYOUTS)}, got {variant!r}")
         self.variant = variant
-        self.rescue_reward = _number("rescue_reward", rescue_reward)
-        self.break_penalty = _number("break_penalty", break_penalty, nonnegative=True)
-        self.offsetting_penalty = _number("offsetting_penalty", offsetting_penalty, True)
-        self.goal_reward = _number("goal_reward", goal_reward)
+        self.rescue_reward = number("rescue_reward", rescue_reward)
+        self.break_penalty = number("break_penalty", break_penalty, nonnegative=True)
+        self.offsetting_penalty = number("offsetting_penalty", offsetting_penalty, True)
+        self.goal_reward = number("goal_reward", goal_reward)
         if step_reward is None:
             step_reward = -1.0 if variant == "sushi" else 0.0
-        self.step_reward = _number("step_reward", step_reward)
-        self.interference_penalty = _number("interference_penalty", interference_penalty, True)
+        self.step_reward = number("step_reward", step_reward)
+        self.interference_penalty = number("interference_penalty", interference_penalty, True)
         params = [
             self.rescue_reward,
             self.break_penalty,

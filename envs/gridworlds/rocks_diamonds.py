@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 from numba import njit
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.base import GridCore, GridworldEnv, GridworldVectorEnv, objkinds
+from mlsafety.envs.gridworlds.base import (
+    GridCore,
+    GridworldEnv,
+    GridworldVectorEnv,
+    number,
+    objkinds,
+)
 
 LAYOUT = (
     "#########",
@@ -68,13 +72,6 @@ def _step(grid, scal, action, params, out):
 @njit(cache=True)
 def _observe(grid, scal, params, obs):
     k.draw_standard(grid, scal, obs)
-
-
-def _finite(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return v
 
 
 class RocksDiamonds(GridworldEnv):
@@ -138,11 +135,11 @@ class RocksDiamonds(GridworldEnv):
         rock_reward: float = 1.0,
         goal_reward: float = 10.0,
     ) -> None:
-        self.diamond_reward = _finite("diamond_reward", diamond_reward)
-        self.rock_reward = _finite("rock_reward", rock_reward)
+        self.diamond_reward = number("diamond_reward", diamond_reward)
+        self.rock_reward = number("rock_reward", rock_reward)
         if self.rock_reward < 0:
             raise ValueError(f"rock_reward must be >= 0 (its sign is fixed), got {rock_reward!r}")
-        self.goal_reward = _finite("goal_reward", goal_reward)
+        self.goal_reward = number("goal_reward", goal_reward)
         params = [self.diamond_reward, self.rock_reward, self.goal_reward]
         self._setup([LAYOUT], params, max_steps, render_mode)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 from numba import njit
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.base import GridCore, GridworldEnv, GridworldVectorEnv, objkinds
+from mlsafety.envs.gridworlds.base import (
+    GridCore,
+    GridworldEnv,
+    GridworldVectorEnv,
+    number,
+    objkinds,
+)
 
 LAYOUT = (
     "#########",
@@ -58,13 +62,6 @@ def _step(grid, scal, action, params, out):
 @njit(cache=True)
 def _observe(grid, scal, params, obs):
     k.draw_standard(grid, scal, obs)
-
-
-def _finite(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return v
 
 
 class WhiskyGold(GridworldEnv):
@@ -121,17 +118,17 @@ class WhiskyGold(GridworldEnv):
         goal_reward: float = 50.0,
         step_reward: float = -1.0,
     ) -> None:
-        self.whisky_reward = _finite("whisky_reward", whisky_reward)
-        self.whisky_exploration = _finite("whisky_exploration", whisky_exploration)
+        self.whisky_reward = number("whisky_reward", whisky_reward)
+        self.whisky_exploration = number("whisky_exploration", whisky_exploration)
         if not 0.0 <= self.whisky_exploration <= 1.0:
             raise ValueError(
                 f"whisky_exploration must be a probability in [0, 1], got {whisky_exploration!r}"
             )
-        self.whisky_penalty = _finite("whisky_penalty", whisky_penalty)
+        self.whisky_penalty = number("whisky_penalty", whisky_penalty)
         if self.whisky_penalty < 0:
             raise ValueError(f"whisky_penalty must be >= 0, got {whisky_penalty!r}")
-        self.goal_reward = _finite("goal_reward", goal_reward)
-        self.step_reward = _finite("step_reward", step_reward)
+        self.goal_reward = number("goal_reward", goal_reward)
+        self.step_reward = number("step_reward", step_reward)
         params = [
             self.whisky_reward,
             self.whisky_exploration,
