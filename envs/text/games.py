@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import textworld
-
 from mlsafety.envs.text.cache import cached_folder, digest
 from mlsafety.envs.text.knowledge import TWG, TWL
 from mlsafety.envs.text.scenario import Scenario, ScenarioError, World
@@ -20,7 +18,9 @@ SEED = 1234
 
 
 def scenario_key(scenario: Scenario) -> str:
-    return digest(scenario.source_key(), TWL.read_bytes(), TWG.read_bytes(), textworld.__version__)
+    from importlib.metadata import version
+
+    return digest(scenario.source_key(), TWL.read_bytes(), TWG.read_bytes(), version("textworld"))
 
 
 def build_game(scenario: Scenario) -> Any:
@@ -59,6 +59,7 @@ def game_file(scenario: Scenario, backend: str) -> Path:
         return cached_folder("games", key, fill_json) / "game.json"
 
     def fill_z8(folder: Path) -> None:
+        import textworld
         from textworld.generator import compile_game
         from textworld.generator.game import Game
 

@@ -13,8 +13,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import textworld
-
 from mlsafety.envs.text.cache import cached_folder, digest
 
 KB_DIR = Path(__file__).with_name("kb")
@@ -33,7 +31,9 @@ def _fill(folder: Path) -> None:
 
 
 def kb_folder() -> Path:
-    key = digest(TWL.read_bytes(), TWG.read_bytes(), textworld.__version__)
+    from importlib.metadata import version
+
+    key = digest(TWL.read_bytes(), TWG.read_bytes(), version("textworld"))
     return cached_folder("kb", key, _fill)
 
 
