@@ -3,6 +3,8 @@
 - Gridworlds train on their numba batch (:class:`mlsafety.sb3.SB3VecEnv`).
 - Text scenarios train on their SB3 form (:class:`mlsafety.envs.text.choice.CommandChoice`,
   logic backend by default; MaskablePPO uses its action masks).
+- ``theory`` trains under a moral theory's reward (:mod:`mlsafety.agents.parliament`)
+  instead of the env's, for the moral parliament's theory policies.
 - Cooperative multi-agent envs train one shared policy over every (copy, agent) slot
   (:class:`mlsafety.multiagent.ParallelBatchVecEnv`, parameter sharing), optionally with a
   collective reward or inequity aversion.
@@ -98,6 +100,7 @@ class TrainConfig:
     shaping_weight: float = 1.0
     cmps_gamma: float = 10.0
     cmps_threshold: float = 0.5
+    theory: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
@@ -127,6 +130,13 @@ class TrainConfig:
                 raise ValueError("the learned conscience reads commands: use it on text scenarios")
             if self.shaping not in ("reward", "policy", "both"):
                 raise ValueError(f"shaping must be reward, policy or both, got {self.shaping!r}")
+        if self.theory is not None:
+            from mlsafety.agents.parliament import THEORIES
+
+            if self.theory not in THEORIES:
+                raise ValueError(f"theory must be one of {sorted(THEORIES)}, got {self.theory!r}")
+            if self.multi_agent:
+                raise ValueError("theory rewards train single-agent envs only")
         unknown = set(self.algo_kwargs) & RUN_KEYS
         if unknown:
             raise ValueError(f"{sorted(unknown)} are run settings, not algorithm arguments")
@@ -242,7 +252,7 @@ def make_training_env(config: TrainConfig) -> VecEnv:
             transform = InequityAversion(alpha=alpha, beta=beta)
         batch = find_batch_class(config.env)(num_envs=n_envs, **config.env_kwargs)
         return ParallelBatchVecEnv(batch, reward_transform=transform)
-    if config.family == "text" or config.conscience is not None:
+    if config.family == "text" or config.conscience is not None or config.theory is not None:
         import gymnasium as gym
 
         kwargs = dict(config.env_kwargs)
@@ -252,6 +262,10 @@ def make_training_env(config: TrainConfig) -> VecEnv:
                 env = make_text_env(config.env, **kwargs)
             else:
                 env = gym.make(config.env, **kwargs)
+            if config.theory is not None:
+                from mlsafety.agents.parliament import THEORIES, TheoryReward
+
+                env = TheoryReward(env, THEORIES[config.theory])
             return _shaped(config, env) if config.conscience is not None else env
 
         venv = DummyVecEnv([one] * n_envs)

@@ -219,6 +219,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         shaping_weight=args.shaping_weight,
         cmps_gamma=args.cmps_gamma,
         cmps_threshold=args.cmps_threshold,
+        theory=args.theory,
     )
     train(config, output=args.output, resume=args.resume, hyperparams_file=args.hyperparams)
     out.write(f"trained {config.algo} on {config.env} for {config.timesteps} steps")
@@ -271,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hyperparams", default=None, help="rl-zoo style YAML file")
     p.add_argument("--checkpoint-freq", type=int, default=10_000, help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.zip")
+    p.add_argument(
+        "--theory",
+        default=None,
+        choices=["utilitarian", "deontological", "egoist"],
+        help="train on a moral theory's reward (for the moral parliament)",
+    )
     p.add_argument(
         "--conscience",
         default=None,

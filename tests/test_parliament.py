@@ -1,5 +1,6 @@
 """The trolley dilemmas and the moral parliament's voting rules (Ecoffet & Lehman 2021)."""
 
+import json
 from functools import cache
 
 import gymnasium as gym
@@ -239,3 +240,26 @@ def test_bad_arguments_are_named():
         par.set_credences({"utilitarian": 0.2, "deontological": 0.2})
     with pytest.raises(TypeError, match="q_values"):
         P.MoralParliament({"x": object()}, {"x": 1.0})
+
+
+def test_train_under_a_theory_and_vote_with_the_model(tmp_path):
+    """`mlsafety train --theory` gives SB3 theory policies the parliament takes as members."""
+    from mlsafety.agents.train import TrainConfig, make_training_env, train
+
+    config = TrainConfig(
+        env="TrolleyDivert",
+        theory="utilitarian",
+        n_envs=1,
+        timesteps=256,
+        algo_kwargs={"n_steps": 64, "batch_size": 64},
+    )
+    venv = make_training_env(config)
+    venv.reset()
+    *_, infos = venv.step(np.array([0]))
+    assert "task_reward" in infos[0]  # the env's own reward kept beside the theory's
+    model = train(config, output=tmp_path)
+    assert (tmp_path / "model.zip").exists()
+    assert json.loads((tmp_path / "config.json").read_text())["theory"] == "utilitarian"
+    with pytest.raises(ValueError, match="theory must be one of"):
+        TrainConfig(env="TrolleyDivert", theory="stoic")
+    assert model.num_timesteps >= 256
