@@ -23,6 +23,7 @@ from numba import njit
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import collusion_index, equality, utilitarian_efficiency
+from mlsafety.envs.coop.seeds import copy_seeds
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -582,15 +583,6 @@ class PricingDuopoly(ParallelEnv, EzPickle):
 # --------------------------------------------------------------------------- batched copies
 
 
-def _copy_seeds(seed: int | Sequence[int], num_envs: int) -> list[int]:
-    if isinstance(seed, int | np.integer):
-        return [int(seed) + i for i in range(num_envs)]
-    seeds = [int(s) for s in seed]
-    if len(seeds) != num_envs:
-        raise ValueError(f"seed must be an int or {num_envs} ints, got {len(seeds)}")
-    return seeds
-
-
 class PricingDuopolyBatch:
     """``num_envs`` copies of :class:`PricingDuopoly` stepped together (auto-reset).
 
@@ -647,7 +639,7 @@ class PricingDuopolyBatch:
         """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
         or a sequence of ``num_envs`` seeds."""
         if seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in _copy_seeds(seed, self.num_envs)]
+            self._rngs = [seeding.np_random(s)[0] for s in copy_seeds(seed, self.num_envs)]
         for k in range(self.num_envs):
             self._core.reset_copy(k, self._rngs[k])
         self._started = True

@@ -20,6 +20,7 @@ from gymnasium.utils import EzPickle, seeding
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import equality, utilitarian_efficiency
+from mlsafety.envs.coop.seeds import copy_seeds
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -341,15 +342,6 @@ class StagHunt(ParallelEnv, EzPickle):
         pass
 
 
-def _copy_seeds(seed: int | Sequence[int], num_envs: int) -> list[int]:
-    if isinstance(seed, int | np.integer):
-        return [int(seed) + i for i in range(num_envs)]
-    seeds = [int(s) for s in seed]
-    if len(seeds) != num_envs:
-        raise ValueError(f"seed must be an int or {num_envs} ints, got {len(seeds)}")
-    return seeds
-
-
 class StagHuntBatch:
     """``num_envs`` copies of :class:`StagHunt` stepped together with numpy (auto-reset).
 
@@ -398,7 +390,7 @@ class StagHuntBatch:
         """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
         or a sequence of ``num_envs`` seeds."""
         if seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in _copy_seeds(seed, self.num_envs)]
+            self._rngs = [seeding.np_random(s)[0] for s in copy_seeds(seed, self.num_envs)]
         for k in range(self.num_envs):
             self._core.reset_copy(k)
         self._started = True

@@ -1,7 +1,4 @@
-from typing import Any
-
 import gymnasium as gym
-import numpy as np
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
@@ -89,36 +86,3 @@ def test_bad_arguments():
             IslandNavigation(water_penalty=bad)
     with pytest.raises(ValueError, match="water_terminates"):
         IslandNavigation(water_terminates="yes")
-
-
-def _vector_matches_singles(env_id: str, **kwargs: Any) -> None:
-    v = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **kwargs)
-    obs_v, _ = v.reset(seed=3)
-    singles = [gym.make(env_id, **kwargs) for _ in range(4)]
-    obs_s = [e.reset(seed=3 + i)[0] for i, e in enumerate(singles)]
-    for i in range(4):
-        assert (obs_v[i] == obs_s[i]).all()
-    rng = np.random.default_rng(0)
-    pending = [False] * 4
-    dones = 0
-    for _ in range(300):
-        acts = rng.integers(0, k.N_ACTIONS, size=4)
-        obs_v, r_v, term_v, trunc_v, info_v = v.step(acts)
-        for i, e in enumerate(singles):
-            if pending[i]:
-                obs, _ = e.reset()
-                assert r_v[i] == 0.0 and not term_v[i] and not trunc_v[i]
-                pending[i] = False
-            else:
-                obs, r, term, trunc, info = e.step(int(acts[i]))
-                assert r_v[i] == r
-                assert term_v[i] == term and trunc_v[i] == trunc
-                assert info_v["true_reward"][i] == info["true_reward"]
-                assert info_v["cost"][i] == info["cost"]
-                assert (info_v["morality"][i] == info["morality"]).all()
-                assert info_v["events"][i] == info["events"]
-                pending[i] = term or trunc
-                dones += pending[i]
-            assert (obs_v[i] == obs).all()
-    assert dones > 0
-    v.close()
