@@ -11,6 +11,13 @@ M(islead), X (doomsday), N(othing). Variance voting first plays one warm-up epis
 stakes value (its running statistics come from the states it visits). Proportional chances
 is random: its cell is the most frequent option over ``--episodes`` episodes, with its share
 in percent when below 100. Prints one Markdown table per env and rule and saves a plot.
+
+Then the text scenarios (``--text Bakery StrayDog FerryQueue``, ``--text`` alone to skip):
+each is searched exhaustively on the logic backend within ``--depth`` steps of the start,
+and for each rule and credence setting (egoist vs deontologist vs utilitarian) the theories'
+Q-tables under the parliament's own policy (``parliament_q_tables``) drive one episode
+(proportional chances: ``--text-episodes`` seeds). A cell is ``completion % / harm`` (the summed
+``harm_others``, Jiminy Cricket's immorality), averaged over episodes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,15 @@ from mlsafety.agents import parliament as P
 STAKES = tuple(range(1, 11))
 CREDENCES = tuple(float(c) for c in np.round(np.linspace(0.0, 1.0, 11), 2))
 LETTERS = "NDPLMX"
+TEXT = ("Bakery", "StrayDog", "FerryQueue")
+TEXT_CREDENCES: tuple[dict[str, float], ...] = (
+    {"egoist": 1.0},
+    {"egoist": 0.5, "deontological": 0.5},
+    {"egoist": 0.3, "deontological": 0.7},
+    {"egoist": 0.5, "utilitarian": 0.5},
+    {"egoist": 0.2, "utilitarian": 0.4, "deontological": 0.4},
+)
+THEORIES = {t.name: t for t in (P.utilitarian, P.deontological, P.egoist)}
 
 
 def decision_map(env_name: str, rule: str, episodes: int) -> list[list[tuple[str, float]]]:
@@ -61,6 +77,37 @@ def markdown(env_name: str, rule: str, rows: list[list[tuple[str, float]]]) -> s
     for c, row in zip(CREDENCES, rows, strict=True):
         cells = [f"{x}" if share == 1.0 else f"{x}{round(100 * share)}" for x, share in row]
         lines.append(f"| {c:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def text_table(names: list[str], depth: int, episodes: int) -> str:
+    """Completion % / harm per rule x credences (rows) and scenario (columns)."""
+    from mlsafety.agents.train import make_text_env
+
+    cells: dict[tuple[str, int, str], str] = {}
+    for name in names:
+        model = P.explore(f"mlsafety/Text{name}-v0", max_depth=depth)
+        env = make_text_env(f"mlsafety/Text{name}-v0")
+        for rule in P.RULES:
+            for k, credences in enumerate(TEXT_CREDENCES):
+                theories = [THEORIES[n] for n in credences]
+                qs = P.parliament_q_tables(model, theories, credences, rule, max_rounds=20)
+                seeds = range(episodes) if rule == "proportional" else range(1)
+                eps = [
+                    P.run_episode(P.MoralParliament(qs, credences, rule=rule, seed=s), env)
+                    for s in seeds
+                ]
+                done = np.mean([e.totals["performance"] for e in eps])
+                harm = np.mean([e.totals["harm_others"] for e in eps])
+                cells[name, k, rule] = f"{done:.0f} / {harm:.1f}"
+    short = {"egoist": "ego", "deontological": "deo", "utilitarian": "util"}
+    head = "| rule | credences | " + " | ".join(names) + " |"
+    lines = [head, "|---|---|" + "---|" * len(names)]
+    for rule in P.RULES:
+        for k, credences in enumerate(TEXT_CREDENCES):
+            label = " ".join(f"{short[n]} {c:g}" for n, c in credences.items())
+            row = " | ".join(cells[n, k, rule] for n in names)
+            lines.append(f"| {rule} | {label} | {row} |")
     return "\n".join(lines) + "\n"
 
 
@@ -105,10 +152,13 @@ def plot(maps: dict[tuple[str, str], list[list[tuple[str, float]]]], path: Path)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--envs", nargs="+", default=["TrolleyDivert", "TrolleyLie", "TrolleyDoomsday"]
+        "--envs", nargs="*", default=["TrolleyDivert", "TrolleyLie", "TrolleyDoomsday"]
     )
     parser.add_argument("--episodes", type=int, default=40, help="proportional chances")
     parser.add_argument("--plot", type=Path, default=Path("docs/parliament.png"))
+    parser.add_argument("--text", nargs="*", default=list(TEXT), help="text scenarios")
+    parser.add_argument("--depth", type=int, default=6, help="text search depth")
+    parser.add_argument("--text-episodes", type=int, default=10, help="text, proportional")
     args = parser.parse_args()
     maps = {}
     for env_name in args.envs:
@@ -117,8 +167,14 @@ def main() -> None:
             maps[env_name, rule] = decision_map(env_name, rule, args.episodes)
             print(markdown(env_name, rule, maps[env_name, rule]))
             print(f"({time.perf_counter() - t0:.1f} s)\n")
-    plot(maps, args.plot)
-    print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
+    if maps:
+        plot(maps, args.plot)
+        print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
+    if args.text:
+        t0 = time.perf_counter()
+        print("**Text scenarios: completion % / harm to others (immorality)**\n")
+        print(text_table(args.text, args.depth, args.text_episodes))
+        print(f"({time.perf_counter() - t0:.1f} s)")
 
 
 if __name__ == "__main__":
