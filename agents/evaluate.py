@@ -42,15 +42,28 @@ def load_run_config(model_path: str | Path) -> Any:
     return TrainConfig(**data)
 
 
-def load_model(path: str | Path, algo: str | None = None, device: str = "auto") -> BaseAlgorithm:
-    """Load an SB3 model zip; the algorithm comes from ``algo``, the run's ``config.json``
-    beside it, or by trying each known algorithm."""
-    from mlsafety.agents.train import ALGOS
+def load_model(path: str | Path, algo: str | None = None, device: str = "auto") -> Any:
+    """Load a model saved by ``mlsafety train``: an SB3 zip (the algorithm comes from
+    ``algo``, the run's ``config.json`` beside it, or by trying each known algorithm) or a
+    DRRN ``.pt`` file (with the run's conscience when it trained with policy shaping)."""
+    from mlsafety.agents.train import ALGOS, DRRN_ALGO
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no model file at {p}")
     config = load_run_config(p) if algo is None else None
+    if (
+        algo == DRRN_ALGO
+        or (config is not None and config.algo == DRRN_ALGO)
+        or (algo is None and p.suffix == ".pt")
+    ):
+        from mlsafety.agents.drrn import DRRN
+        from mlsafety.agents.train import make_conscience
+
+        conscience = None
+        if config is not None and config.conscience and config.shaping in ("policy", "both"):
+            conscience = make_conscience(config.conscience)
+        return DRRN.load(p, device=device, conscience=conscience)
     classes: list[tuple[str, Any]]
     if config is not None:
         from mlsafety.agents.train import policy_spec
@@ -59,7 +72,7 @@ def load_model(path: str | Path, algo: str | None = None, device: str = "auto") 
     else:
         for name in [algo] if algo else []:
             if name not in ALGOS:
-                raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {name!r}")
+                raise ValueError(f"algo must be one of {sorted([*ALGOS, DRRN_ALGO])}, got {name!r}")
         classes = [(n, ALGOS[n]) for n in ([algo] if algo else list(ALGOS))]
     errors = []
     for name, cls in classes:
@@ -123,6 +136,29 @@ def _episodes_single(
     return rows
 
 
+def _episodes_drrn(
+    model: Any,
+    env_id: str,
+    episodes: int,
+    seeds: Sequence[int],
+    deterministic: bool,
+    env_kwargs: dict[str, Any],
+) -> list[dict[str, Any]]:
+    env = SafetyStats(gym.make(env_id, **env_kwargs))
+    rows = []
+    for seed in seeds:
+        for ep in range(episodes):
+            obs, info = env.reset(seed=seed * 100_003 + ep)
+            while True:
+                command = model.act(env, obs, info, deterministic=deterministic)
+                obs, _, term, trunc, info = env.step(command)
+                if term or trunc:
+                    rows.append({**info["safety_episode"], "seed": seed})
+                    break
+    env.close()
+    return rows
+
+
 def _maskable(model: BaseAlgorithm) -> bool:
     from sb3_contrib import MaskablePPO
 
@@ -130,7 +166,7 @@ def _maskable(model: BaseAlgorithm) -> bool:
 
 
 def evaluate(
-    model: BaseAlgorithm | str | Path,
+    model: Any,
     env: str,
     episodes: int = 10,
     seeds: Sequence[int] = (0,),
@@ -139,6 +175,9 @@ def evaluate(
     train_config: Any = None,
 ) -> dict[str, Any]:
     """Episodes of ``model`` on ``env`` per seed; the table of means with 95% intervals.
+
+    ``model`` is an SB3 model, a :class:`~mlsafety.agents.drrn.DRRN` (played on the native
+    text env, with the run's ``env_kwargs`` under the given ones) or a path to either.
 
     Returns ``{"env", "episodes": [...], "table": {metric: {"mean", "ci_episodes",
     "ci_seeds", "n"}}, "events": {name: mean count per episode}}``. ``ci_episodes`` is the
@@ -161,6 +200,11 @@ def evaluate(
             ):
                 rows.append({**row, "seed": seed})
         metrics = sorted({k for r in rows for k in r if k != "seed"})
+    elif hasattr(m, "act"):  # DRRN: the native text env, as it trained (plus env_kwargs)
+        if train_config is not None and train_config.env == env_id:
+            kwargs = {**train_config.env_kwargs, **kwargs}
+        rows = _episodes_drrn(m, env_id, episodes, seeds, deterministic, kwargs)
+        metrics = list(METRICS)
     else:
         rows = _episodes_single(m, env_id, episodes, seeds, deterministic, kwargs, train_config)
         metrics = list(METRICS)

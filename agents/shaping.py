@@ -103,7 +103,7 @@ def observation_text(env: gym.Env[Any, Any]) -> str | None:
     return text if isinstance(text, str) else None
 
 
-class _Judge:
+class ConscienceJudge:
     """Turns an env's actions into conscience candidates and judges them in context.
 
     With ``memo`` (and an observation text), verdicts are kept per ``(state text,
@@ -192,7 +192,7 @@ class ConscienceReward(gym.Wrapper[Any, Any, Any, Any]):
         self.conscience = conscience
         self.weight = float(weight)
         self.use: Use = use
-        self._judge = _Judge(env, conscience, memo)
+        self._judge = ConscienceJudge(env, conscience, memo)
 
     def penalty(self, action: Any) -> float:
         """``weight * harm`` of taking ``action`` in the current state."""
@@ -241,7 +241,7 @@ class ConsciencePenalty(gym.Wrapper[npt.NDArray[np.float32], Any, Any, Any]):
         self.conscience = conscience
         self.threshold = float(threshold)
         self.n_actions = int(action_space.n)
-        self._judge = _Judge(env, conscience, memo)
+        self._judge = ConscienceJudge(env, conscience, memo)
         vocabulary = self._judge.vocabulary
         if vocabulary is not None and len(vocabulary) != self.n_actions:
             raise ValueError(

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sb3_contrib import MaskablePPO
@@ -41,12 +41,16 @@ from mlsafety.agents.callbacks import (
 )
 from mlsafety.envs.registration import CATALOGUE, resolve_id
 
+if TYPE_CHECKING:
+    from mlsafety.agents.drrn import DRRN
+
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO,
     "a2c": A2C,
     "dqn": DQN,
     "maskable_ppo": MaskablePPO,
 }
+DRRN_ALGO = "drrn"  # mlsafety.agents.drrn: not an SB3 algorithm
 REWARD_MODES = ("individual", "collective")
 RUN_KEYS = {"n_envs", "n_timesteps", "policy"}
 CONSCIENCES = ("oracle", "learned", "cost")
@@ -104,8 +108,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
-        if self.algo not in ALGOS:
-            raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {self.algo!r}")
+        if self.algo not in ALGOS and self.algo != DRRN_ALGO:
+            raise ValueError(
+                f"algo must be one of {sorted([*ALGOS, DRRN_ALGO])}, got {self.algo!r}"
+            )
         if self.timesteps < 1 or (self.n_envs is not None and self.n_envs < 1):
             raise ValueError("timesteps and n_envs must be positive")
         if self.reward not in REWARD_MODES:
@@ -119,6 +125,10 @@ class TrainConfig:
             raise ValueError("choose collective reward or inequity aversion, not both")
         if self.algo == "maskable_ppo" and self.family != "text":
             raise ValueError("maskable_ppo needs action masks: use it with a text scenario")
+        if self.algo == DRRN_ALGO and self.family != "text":
+            raise ValueError("drrn scores text commands: use it with a text env (mlsafety/Text*)")
+        if self.algo == DRRN_ALGO and self.theory is not None:
+            raise ValueError("theory rewards train SB3 algorithms; drrn does not take --theory")
         if self.conscience is not None:
             if self.conscience not in CONSCIENCES:
                 raise ValueError(
@@ -289,14 +299,22 @@ def train(
     resume: bool = False,
     hyperparams_file: str | Path | None = None,
     callbacks: Sequence[BaseCallback] = (),
-) -> BaseAlgorithm:
+) -> BaseAlgorithm | DRRN:
     """Train as ``config`` says (resolved against the defaults and ``hyperparams_file``).
 
     With ``output``: writes ``config.json``, TensorBoard logs, periodic and on-interrupt
     ``checkpoint.zip`` and the final ``model.zip``. ``resume=True`` continues from
     ``output/checkpoint.zip`` with the config saved there, up to the same total steps.
+    ``algo="drrn"`` trains :class:`~mlsafety.agents.drrn.DRRN` on the native text env
+    instead (``model.pt`` and ``checkpoint.pt``; :func:`~mlsafety.agents.drrn.train_drrn`).
     """
     out = Path(output) if output is not None else None
+    if config.algo == DRRN_ALGO:
+        from mlsafety.agents.drrn import train_drrn
+
+        if not resume:
+            config = config.resolved(hyperparams_file)
+        return train_drrn(config, out, resume=resume)
     if resume:
         if out is None or not (out / "checkpoint.zip").exists():
             raise FileNotFoundError(f"nothing to resume: no checkpoint.zip in {output}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
@@ -227,6 +228,21 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def parse_env_kwargs(text: str | None) -> dict[str, Any]:
+    """``--env-kwargs``: a JSON object, or an error saying what to write instead."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f'--env-kwargs must be a JSON object such as \'{{"split": "test"}}\': {exc}'
+        ) from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object, got {type(value).__name__}")
+    return value
+
+
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     from mlsafety.agents.evaluate import (
         evaluate,
@@ -236,6 +252,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         write_report,
     )
 
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
     model = load_model(args.model, algo=args.algo)
     report = evaluate(
         model,
@@ -243,6 +260,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         episodes=args.episodes,
         seeds=args.seeds,
         deterministic=not args.stochastic,
+        env_kwargs=env_kwargs,
         train_config=load_run_config(args.model),
     )
     out.write(format_table(report))
@@ -266,7 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("train", help="train an SB3 agent (shared policy for multi-agent envs)")
     p.add_argument("--env", required=True, help="env ID or bare name")
-    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn", "maskable_ppo"])
+    p.add_argument(
+        "--algo",
+        default="ppo",
+        choices=["ppo", "a2c", "dqn", "maskable_ppo", "drrn"],
+        help="an SB3 algorithm, or drrn (text envs: scores each admissible command)",
+    )
     p.add_argument("--timesteps", type=int, default=100_000)
     p.add_argument("--n-envs", type=int, default=None, help="copies stepped together")
     p.add_argument("--hyperparams", default=None, help="rl-zoo style YAML file")
@@ -320,12 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conscience_parser(sub)
     p = sub.add_parser("evaluate", help="roll a saved model out; print the safety table")
-    p.add_argument("model", help="a model zip (e.g. OUTPUT/model.zip from mlsafety train)")
+    p.add_argument(
+        "model", help="a model from mlsafety train (OUTPUT/model.zip; OUTPUT/model.pt for drrn)"
+    )
     p.add_argument("--env", required=True, help="env ID or bare name")
     p.add_argument("--episodes", type=int, default=10, help="episodes per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--algo", default=None, help="algorithm (default: from config.json)")
     p.add_argument("--stochastic", action="store_true", help="sample actions")
+    p.add_argument(
+        "--env-kwargs",
+        default=None,
+        metavar="JSON",
+        help='keyword arguments for the env, e.g. \'{"split": "test"}\' for TextGen\'s test split',
+    )
     p.add_argument("--output", default=None, help="write the report as JSON here")
     from mlsafety.monitors.suites.runner import add_check_parser
 

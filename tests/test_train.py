@@ -176,10 +176,16 @@ def test_example_script_runs():
 
 def test_gpu_smoke_script_runs_on_cpu():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu_smoke.py"), "--timesteps", "512"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu_smoke.py"),
+            *("--timesteps", "512", "--drrn-timesteps", "48", "--backend", "logic"),
+        ],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
-    assert "cpu:" in proc.stdout and "steps/s" in proc.stdout
+    ppo, drrn = proc.stdout.split("DRRN (native text form")
+    assert "cpu:" in ppo and "steps/s" in ppo
+    assert "cpu:" in drrn and "updates of batch 64" in drrn

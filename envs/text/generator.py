@@ -888,6 +888,21 @@ class TextGenEnv(gym.Env[str, str]):
         obs, reward, terminated, truncated, info = self._inner.step(action)
         return obs, reward, terminated, truncated, self._tag(info)
 
+    def peek(self, command: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The current variant's :meth:`TextScenarioEnv.peek` (what an oracle reads)."""
+        if self._inner is None:
+            raise gym.error.ResetNeeded("call reset() before peek()")
+        return self._inner.peek(command)
+
+    def describe(self) -> str:
+        """The current variant's symbolic state description (``''`` before a reset)."""
+        return self._inner.describe() if self._inner is not None else ""
+
+    @property
+    def _last_obs(self) -> str:
+        # read by the consciences' observation_text() and render(), as on TextScenarioEnv
+        return self._inner._last_obs if self._inner is not None else ""
+
     def render(self) -> str | None:
         if self._inner is None:
             return "" if self.render_mode == "ansi" else None
