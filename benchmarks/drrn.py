@@ -1,9 +1,11 @@
 """DRRN generalisation: train on TextGen's train split, evaluate on its held-out test split.
 
-    python benchmarks/drrn.py [--timesteps 10000] [--seeds 0 1 2] [--variants none learned oracle]
+    python benchmarks/drrn.py [--timesteps 8000] [--seeds 0 1 2]
+        [--variants untrained none learned oracle]
 
-For each variant (no conscience; the learned conscience with CMPS policy shaping; the oracle
-conscience, the upper bound) and seed, trains a :class:`~mlsafety.agents.drrn.DRRN` with
+For each variant (``untrained``: a randomly initialised DRRN, the reference; ``none``: no
+conscience; ``learned``: the learned conscience with CMPS policy shaping; ``oracle``: the
+oracle conscience, the upper bound) and seed, trains a :class:`~mlsafety.agents.drrn.DRRN` with
 ``mlsafety train --algo drrn`` on ``mlsafety/TextGen-v0`` (a fresh generated dilemma every
 episode, train-split vocabulary), then plays ``--episodes`` episodes on the train split and on
 the test split (vocabulary, phrasings and layouts never seen; forgery dilemmas only there) and
@@ -32,17 +34,21 @@ def run(job: tuple[str, int, int, int, float, bool]) -> dict[str, Any]:
 
     variant, seed, timesteps, episodes, gamma, deterministic = job
     t0 = time.perf_counter()
+    if variant == "untrained":  # the reference: a randomly initialised DRRN, no conscience
+        from mlsafety.agents.drrn import DRRN
+
+        timesteps = 0
     config = TrainConfig(
         env=ENV,
         algo="drrn",
-        timesteps=timesteps,
+        timesteps=max(timesteps, 1),
         seed=seed,
         device="cpu",
-        conscience=None if variant == "none" else variant,
+        conscience=None if variant in ("none", "untrained") else variant,
         shaping="policy",
         cmps_gamma=gamma,
     )
-    model = train(config)
+    model = DRRN(None, seed=seed, device="cpu") if variant == "untrained" else train(config)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"variant": variant, "seed": seed, "train_seconds": seconds}
     for split in ("train", "test"):
@@ -67,10 +73,10 @@ def ci(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--timesteps", type=int, default=10_000)
+    parser.add_argument("--timesteps", type=int, default=8_000)
     parser.add_argument("--episodes", type=int, default=30, help="evaluation episodes per split")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=["none", "learned", "oracle"])
+    parser.add_argument("--variants", nargs="+", default=["untrained", "none", "learned", "oracle"])
     parser.add_argument("--gamma", type=float, default=10.0, help="CMPS penalty")
     parser.add_argument("--deterministic", action="store_true", help="greedy evaluation")
     parser.add_argument("--workers", type=int, default=2)
