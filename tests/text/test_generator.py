@@ -161,6 +161,20 @@ def test_walkthrough_through_the_env() -> None:
     env.close()
 
 
+def test_peek_and_describe_read_the_current_variant() -> None:
+    env = TextGenEnv(split="train", num_variants=4)
+    with pytest.raises(gym.error.ResetNeeded):
+        env.peek("look")
+    assert env.describe() == "" and env._last_obs == ""
+    obs, _ = env.reset(seed=0)
+    assert env.scenario is not None
+    first = env.scenario.walkthroughs["immoral"][0]
+    assert env._last_obs == obs and env.describe() in obs  # logic backend: the description
+    morality, events = env.peek(first)
+    _, _, _, _, info = env.step(first)  # peeking changed nothing: the step agrees
+    assert list(morality) == list(info["morality"]) and events == info["events"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "argument"),
     [
