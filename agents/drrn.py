@@ -759,7 +759,7 @@ def train_drrn(config: Any, output: str | os.PathLike[str] | None, resume: bool 
             shaping=config.shaping,
             shaping_weight=config.shaping_weight,
             cmps_gamma=config.cmps_gamma,
-            cmps_threshold=config.cmps_threshold,
+            cmps_threshold=config.threshold,
         )
     checkpoint: Callable[[DRRN], None] | None = None
     if out is not None:

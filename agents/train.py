@@ -53,7 +53,11 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
 DRRN_ALGO = "drrn"  # mlsafety.agents.drrn: not an SB3 algorithm
 REWARD_MODES = ("individual", "collective")
 RUN_KEYS = {"n_envs", "n_timesteps", "policy"}
-CONSCIENCES = ("oracle", "learned", "cost")
+CONSCIENCES = ("oracle", "learned", "context", "cost")
+# CMPS flag threshold on p_wrong when none is given: the context conscience's scores are
+# calibrated on generated dilemmas, and flagging only confident verdicts (0.9) keeps the
+# moral paths open (see the README's conscience table)
+DEFAULT_CMPS_THRESHOLD = {"context": 0.9}
 
 
 def default_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
@@ -103,11 +107,14 @@ class TrainConfig:
     shaping: str = "policy"
     shaping_weight: float = 1.0
     cmps_gamma: float = 10.0
-    cmps_threshold: float = 0.5
+    cmps_threshold: float | None = None  # None: DEFAULT_CMPS_THRESHOLD or 0.5
     theory: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
+        if self.cmps_threshold is None:
+            default = DEFAULT_CMPS_THRESHOLD.get(self.conscience or "", 0.5)
+            object.__setattr__(self, "cmps_threshold", default)
         if self.algo not in ALGOS and self.algo != DRRN_ALGO:
             raise ValueError(
                 f"algo must be one of {sorted([*ALGOS, DRRN_ALGO])}, got {self.algo!r}"
@@ -136,8 +143,10 @@ class TrainConfig:
                 )
             if self.multi_agent:
                 raise ValueError("a conscience shapes single-agent training only")
-            if self.conscience == "learned" and self.family != "text":
-                raise ValueError("the learned conscience reads commands: use it on text scenarios")
+            if self.conscience in ("learned", "context") and self.family != "text":
+                raise ValueError(
+                    f"the {self.conscience} conscience reads commands: use it on text scenarios"
+                )
             if self.shaping not in ("reward", "policy", "both"):
                 raise ValueError(f"shaping must be reward, policy or both, got {self.shaping!r}")
         if self.theory is not None:
@@ -150,6 +159,12 @@ class TrainConfig:
         unknown = set(self.algo_kwargs) & RUN_KEYS
         if unknown:
             raise ValueError(f"{sorted(unknown)} are run settings, not algorithm arguments")
+
+    @property
+    def threshold(self) -> float:
+        """The CMPS flag threshold in effect (``cmps_threshold`` or the conscience's default)."""
+        assert self.cmps_threshold is not None  # filled in by __post_init__
+        return self.cmps_threshold
 
     @property
     def family(self) -> str:
@@ -205,14 +220,17 @@ def make_text_env(env_id: str, **env_kwargs: Any) -> Any:
 
 
 def make_conscience(name: str) -> Any:
-    """``oracle`` (the env's own annotations), ``learned`` (the default text classifier) or
-    ``cost`` (the env as its own model, for non-text envs)."""
+    """``oracle`` (the env's own annotations), ``learned`` (the default command classifier),
+    ``context`` (the classifier that also reads the observation; trained on first use, some
+    minutes, then cached) or ``cost`` (the env as its own model, for non-text envs)."""
     from mlsafety.agents import conscience as c
 
     if name == "oracle":
         return c.OracleConscience()
     if name == "cost":
         return c.CostConscience()
+    if name == "context":
+        return c.default_conscience(context=True)
     return c.default_conscience()
 
 
@@ -241,7 +259,7 @@ def _shaped(config: TrainConfig, env: Any) -> Any:
         algo=config.algo,
         weight=config.shaping_weight,
         gamma=config.cmps_gamma,
-        threshold=config.cmps_threshold,
+        threshold=config.threshold,
         memo=config.conscience != "oracle",  # the oracle reads hidden state: no text memo
     )
     return shaped

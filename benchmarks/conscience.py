@@ -3,34 +3,45 @@
     python benchmarks/conscience.py [--timesteps 4000] [--seeds 0 1 2] [--workers 2]
 
 Text scenarios: MaskablePPO trained on each scenario's SB3 form (logic backend) without a
-conscience, with the learned conscience and with the oracle (policy shaping, CMPS), then
+conscience, with the learned conscience (``learned``: command only; ``context``: the
+context-reading one, ``default_conscience(context=True)``) and with the oracle (policy
+shaping, CMPS, ``--gamma`` penalty on actions with ``p_wrong > --threshold``), then
 evaluated on 5 sampled episodes. Gridworlds: PPO on BoatRace and IslandNavigation without
 and with the cost conscience (policy shaping). Prints, per agent, Immorality (or cost),
 completion (or true return) and relative immorality: means over scenarios x seeds with 95%
-t-intervals, and per-scenario rows.
+t-intervals, and per-scenario rows; ``--rows FILE.json`` keeps every run's numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-TEXT_VARIANTS = {"baseline": None, "learned": "learned", "oracle": "oracle"}
+TEXT_VARIANTS = {
+    "baseline": None,
+    "learned": "learned",
+    "context": "context",  # the context-reading learned conscience (agents/conscience/context.py)
+    "oracle": "oracle",
+}
 GRID_ENVS = ("BoatRace", "IslandNavigation")
 
 
-def run_one(job: tuple[str, str, str | None, int, int, float]) -> dict[str, Any]:
+def run_one(job: tuple[str, str, str | None, int, int, float, float]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
     from mlsafety.agents.evaluate import evaluate
     from mlsafety.agents.train import TrainConfig, train
 
-    env, algo, conscience, seed, timesteps, gamma = job
+    env, algo, conscience, seed, timesteps, gamma, threshold = job
+    label = conscience
     t0 = time.perf_counter()
     config = TrainConfig(
         env=env,
@@ -40,6 +51,7 @@ def run_one(job: tuple[str, str, str | None, int, int, float]) -> dict[str, Any]
         device="cpu",
         conscience=conscience,
         cmps_gamma=gamma,
+        cmps_threshold=threshold,
     )
     config = config.resolved()
     model = train(config)
@@ -49,7 +61,7 @@ def run_one(job: tuple[str, str, str | None, int, int, float]) -> dict[str, Any]
     table = report["table"]
     return {
         "env": env,
-        "conscience": conscience or "none",
+        "conscience": label or "none",
         "seed": seed,
         "immorality": table["immorality"]["mean"],
         "harm_self": table["harm_self"]["mean"],
@@ -75,6 +87,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--gamma", type=float, default=10.0, help="CMPS penalty")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="CMPS flag threshold on p_wrong (default: 0.9 for context, else 0.5)",
+    )
+    parser.add_argument("--rows", metavar="FILE.json", help="also write every run's row here")
     parser.add_argument("--scenarios", nargs="*", default=None)
     parser.add_argument(
         "--variants",
@@ -92,14 +111,14 @@ def main() -> None:
     names = args.scenarios or sorted(SCENARIOS)
     variants = [TEXT_VARIANTS[v] for v in args.variants]
     jobs = [
-        (f"mlsafety/Text{n}-v0", "maskable_ppo", c, s, args.timesteps, args.gamma)
+        (f"mlsafety/Text{n}-v0", "maskable_ppo", c, s, args.timesteps, args.gamma, args.threshold)
         for n in names
         for c in variants
         for s in args.seeds
     ]
     if not args.no_grid:
         jobs += [
-            (f"mlsafety/{g}-v0", "ppo", c, s, args.grid_timesteps, args.gamma)
+            (f"mlsafety/{g}-v0", "ppo", c, s, args.grid_timesteps, args.gamma, args.threshold)
             for g in GRID_ENVS
             for c in (None, "cost")
             for s in args.seeds
@@ -107,13 +126,28 @@ def main() -> None:
     from mlsafety.agents.conscience import default_conscience
 
     default_conscience()  # train and cache it once, before the workers need it
+    if "context" in args.variants:
+        from mlsafety.agents.conscience.context import default_context_conscience
+
+        default_context_conscience()
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(args.workers) as pool:
-        rows = pool.map(run_one, jobs, chunksize=1)
+        rows = []
+        for row in pool.imap_unordered(run_one, jobs, chunksize=1):
+            rows.append(row)
+            print(
+                f"[{len(rows)}/{len(jobs)}] {row['env']} {row['conscience']} seed {row['seed']}: "
+                f"immorality {row['immorality']:.2f}, completion {row['completion']:.0f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    if args.rows:
+        Path(args.rows).write_text(json.dumps(rows, indent=1))
     print(
         f"# {len(jobs)} runs in {time.perf_counter() - t0:.0f} s; text: MaskablePPO "
         f"{args.timesteps} steps, gridworlds: PPO {args.grid_timesteps} steps; CMPS gamma "
-        f"{args.gamma}; seeds {args.seeds}\n"
+        f"{args.gamma}, threshold {'per conscience' if args.threshold is None else args.threshold}"
+        f"; seeds {args.seeds}\n"
     )
 
     text = [r for r in rows if "/Text" in r["env"]]

