@@ -334,6 +334,7 @@ class DRRN:
         self.envs = [SafetyStats(make()) for make in envs] if envs is not None else []
         self._judges = [self._judge_for(env) for env in self.envs]
         self._act_judges: dict[int, Any] = {}
+        self._total_timesteps = 1  # set by learn(): the epsilon schedule's horizon
         self.logger: Any = None
         self.last_loss = math.nan
 
@@ -349,10 +350,11 @@ class DRRN:
     def _judge_for(self, env: gym.Env[Any, Any]) -> Any:
         if self.conscience is None:
             return None
+        from mlsafety.agents.conscience import OracleConscience
         from mlsafety.agents.shaping import ConscienceJudge
 
         # the oracle reads hidden state (annotations that fire once): no memo by text there
-        memo = type(self.conscience).__name__ != "OracleConscience"
+        memo = not isinstance(self.conscience, OracleConscience)
         return ConscienceJudge(env, self.conscience, memo=memo)
 
     def _observe(
@@ -449,7 +451,7 @@ class DRRN:
     def epsilon(self) -> float:
         """The current epsilon of epsilon-greedy exploration (linear schedule)."""
         c = self.config
-        total = max(1.0, c.exploration_fraction * getattr(self, "_total_timesteps", 1))
+        total = max(1.0, c.exploration_fraction * self._total_timesteps)
         frac = min(1.0, self.num_timesteps / total)
         return c.exploration_initial_eps + frac * (
             c.exploration_final_eps - c.exploration_initial_eps
