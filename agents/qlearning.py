@@ -37,7 +37,7 @@ from mlsafety.envs.coop.pricing_duopoly import (
     market,
     own_first_order,
 )
-from mlsafety.envs.gridworlds.kernels import uniform
+from mlsafety.envs.core import uniform
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -15,7 +15,7 @@ return where it is absent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -103,3 +103,18 @@ def validate_safety_info(info: Mapping[str, Any], where: str = "info") -> None:
     ev = info[EVENTS_KEY]
     if not isinstance(ev, tuple) or not all(isinstance(e, str) for e in ev):
         raise ContractError(f"{where}['events'] must be a tuple of str, got {ev!r}")
+
+
+class Peek(NamedTuple):
+    """What an action would do now, computed without taking it (an env's ``peek(action)``).
+
+    Every env that can foresee a step returns this: gridworlds and dilemmas for an action
+    index, text scenarios for a command. The oracle and cost consciences read it.
+    """
+
+    reward: float
+    true_reward: float
+    cost: float
+    morality: npt.NDArray[np.float32]
+    events: tuple[str, ...]
+    terminated: bool

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from numba import njit
 
 from mlsafety.envs.coop import gridcore as gc
+from mlsafety.envs.core import check_int, check_prob
 from mlsafety.envs.gridworlds import kernels as k
 
 MAPS: dict[str, tuple[str, ...]] = {
@@ -218,13 +219,13 @@ class Cleanup(gc.CoopGridEnv):
             depletion_threshold=depletion_threshold, apple_spawn_prob=apple_spawn_prob,
             render_mode=render_mode,
         )  # fmt: skip
-        self.tag_range = gc.check_int("tag_range", tag_range, 0)
-        self.tag_timeout = gc.check_int("tag_timeout", tag_timeout, 1)
-        self.clean_range = gc.check_int("clean_range", clean_range, 0)
-        self.pollution_rate = gc.check_prob("pollution_rate", pollution_rate)
-        self.initial_pollution = gc.check_prob("initial_pollution", initial_pollution)
-        self.depletion_threshold = gc.check_prob("depletion_threshold", depletion_threshold, 1e-9)
-        self.apple_spawn_prob = gc.check_prob("apple_spawn_prob", apple_spawn_prob)
+        self.tag_range = check_int("tag_range", tag_range, 0)
+        self.tag_timeout = check_int("tag_timeout", tag_timeout, 1)
+        self.clean_range = check_int("clean_range", clean_range, 0)
+        self.pollution_rate = check_prob("pollution_rate", pollution_rate)
+        self.initial_pollution = check_prob("initial_pollution", initial_pollution)
+        self.depletion_threshold = check_prob("depletion_threshold", depletion_threshold, 1e-9)
+        self.apple_spawn_prob = check_prob("apple_spawn_prob", apple_spawn_prob)
         rows = gc.resolve_map(map, MAPS)
         layout, _ = gc.parse_map(rows, 0)
         static = (gc.cells_of(layout, gc.WATER), gc.cells_of(layout, gc.GRASS))

@@ -9,6 +9,7 @@ import numpy.typing as npt
 from numba import njit
 
 from mlsafety.envs.coop import gridcore as gc
+from mlsafety.envs.core import check_int, check_prob
 from mlsafety.envs.gridworlds import kernels as k
 
 MAPS: dict[str, tuple[str, ...]] = {
@@ -235,8 +236,8 @@ class CommonsHarvest(gc.CoopGridEnv):
             tag_range=tag_range, tag_timeout=tag_timeout,
             regrowth_probabilities=regrowth_probabilities, render_mode=render_mode,
         )  # fmt: skip
-        self.tag_range = gc.check_int("tag_range", tag_range, 0)
-        self.tag_timeout = gc.check_int("tag_timeout", tag_timeout, 1)
+        self.tag_range = check_int("tag_range", tag_range, 0)
+        self.tag_timeout = check_int("tag_timeout", tag_timeout, 1)
         probs = (
             tuple(regrowth_probabilities) if isinstance(regrowth_probabilities, Sequence) else ()
         )
@@ -246,7 +247,7 @@ class CommonsHarvest(gc.CoopGridEnv):
                 f"got {regrowth_probabilities!r}"
             )
         self.regrowth_probabilities = tuple(
-            gc.check_prob(f"regrowth_probabilities[{i}]", p) for i, p in enumerate(probs)
+            check_prob(f"regrowth_probabilities[{i}]", p) for i, p in enumerate(probs)
         )
         rows = gc.resolve_map(map, MAPS)
         layout, _ = gc.parse_map(rows, 0)

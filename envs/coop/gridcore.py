@@ -40,8 +40,8 @@ from numba import njit
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop import metrics
+from mlsafety.envs.core import check_int, check_render_mode, event_table
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.base import event_table
 
 # grid layers
 FLOOR, OBJ, OCC = 0, 1, 2
@@ -291,30 +291,6 @@ def post_step(i, term, grid, agents, scal, max_cycles, autoreset, rew, hist_rew,
 
 
 # --------------------------------------------------------------------------- python helpers
-def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
-    """``value`` as an int in ``[lo, hi]``, else ValueError naming ``name``."""
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):  # type: ignore[operator]
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be an int {rng}, got {value!r}")
-    return int(value)  # type: ignore[call-overload]
-
-
-def check_prob(name: str, value: object, lo: float = 0.0, hi: float = 1.0) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        x = float("nan")
-    if isinstance(value, bool) or not lo <= x <= hi:
-        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
-    return x
-
-
-def check_render_mode(render_mode: str | None, modes: Sequence[str]) -> None:
-    if render_mode is not None and render_mode not in modes:
-        raise ValueError(f"render_mode must be one of {list(modes)} or None, got {render_mode!r}")
-
-
 def parse_map(
     rows: Sequence[str], num_agents: int
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:

@@ -23,7 +23,7 @@ from numba import njit
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import collusion_index, equality, utilitarian_efficiency
-from mlsafety.envs.coop.seeds import copy_seeds
+from mlsafety.envs.core import copy_seeds
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

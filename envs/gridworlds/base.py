@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from typing import Any, ClassVar, NamedTuple, SupportsFloat
 
 import gymnasium as gym
@@ -15,6 +13,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from mlsafety.envs.core import event_table
 from mlsafety.envs.gridworlds import kernels as k
 
 Obs = npt.NDArray[np.uint8]
@@ -79,27 +78,6 @@ def parse_layouts(
         if found != 1:
             raise ValueError(f"layout {li} must have exactly one agent 'A', found {found}")
     return grids, starts
-
-
-def event_table(names: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    """Tuple of event-name tuples indexed by the kernels' event bitmask."""
-    table: list[tuple[str, ...]] = [()] * (1 << len(names))
-    for n in range(1, len(names) + 1):
-        for combo in combinations(range(len(names)), n):
-            table[sum(1 << i for i in combo)] = tuple(names[i] for i in combo)
-    return tuple(table)
-
-
-def number(name: str, value: float, nonnegative: bool = False) -> float:
-    """A constructor argument as a finite float (and >= 0 if asked); ValueError naming it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(v) or (nonnegative and v < 0):
-        kind = "a finite number >= 0" if nonnegative else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return v
 
 
 def check_action(action: Any) -> int:

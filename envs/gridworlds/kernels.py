@@ -27,6 +27,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from mlsafety.envs.core import (  # noqa: F401  (the tile table, re-exported for the kernels)
+    AGENT,
+    ARROW_DOWN,
+    ARROW_LEFT,
+    ARROW_RIGHT,
+    ARROW_UP,
+    BELT,
+    BOX,
+    BROKEN,
+    BUCKET,
+    BUTTON,
+    COIN,
+    DIAMOND,
+    EMPTY,
+    GOAL,
+    GOAL_AREA,
+    INTERRUPT,
+    LAVA,
+    N_TILES,
+    NONE,
+    PUNISH,
+    ROCK,
+    SUPERVISOR,
+    SUSHI,
+    SWITCH,
+    TILE_CHARS,
+    TILE_COLOURS,
+    TOMATO_DRY,
+    TOMATO_WET,
+    VASE,
+    WALL,
+    WATER,
+    WHISKY,
+    uniform,
+)
+
 # grid layers
 FLOOR = 0
 OBJ = 1
@@ -58,85 +94,6 @@ N_ACTIONS = 5
 ACTION_NAMES = ("up", "down", "left", "right", "noop")
 DR = np.array([-1, 1, 0, 0, 0], dtype=np.int64)
 DC = np.array([0, 0, -1, 1, 0], dtype=np.int64)
-
-# tile codes, shared by every gridworld (observation values and rendering)
-NONE = 0  # no object / plain floor
-EMPTY = 0
-WALL = 1
-AGENT = 2
-GOAL = 3
-WATER = 4
-LAVA = 5
-BOX = 6
-PUNISH = 7
-SUPERVISOR = 8
-BUTTON = 9
-INTERRUPT = 10
-WHISKY = 11
-TOMATO_DRY = 12
-TOMATO_WET = 13
-BUCKET = 14
-ARROW_UP = 15
-ARROW_DOWN = 16
-ARROW_LEFT = 17
-ARROW_RIGHT = 18
-ROCK = 19
-DIAMOND = 20
-SWITCH = 21
-GOAL_AREA = 22
-BELT = 23
-VASE = 24
-SUSHI = 25
-BROKEN = 26
-COIN = 27
-N_TILES = 28
-
-TILE_CHARS = ".#AGWLXPSBIKtTO^v<>RDsg=VUbC"
-TILE_COLOURS = np.array(
-    [
-        (219, 219, 219),  # empty
-        (60, 60, 60),  # wall
-        (0, 180, 255),  # agent
-        (0, 200, 0),  # goal
-        (30, 60, 200),  # water
-        (230, 70, 0),  # lava
-        (160, 110, 40),  # box
-        (200, 0, 0),  # punishment
-        (255, 0, 255),  # supervisor
-        (120, 0, 200),  # button
-        (255, 120, 200),  # interruption
-        (150, 80, 0),  # whisky
-        (150, 130, 60),  # dry tomato
-        (240, 40, 40),  # watered tomato
-        (120, 120, 255),  # bucket
-        (255, 210, 0),  # arrows (4)
-        (255, 210, 0),
-        (255, 210, 0),
-        (255, 210, 0),
-        (120, 120, 120),  # rock
-        (0, 255, 230),  # diamond
-        (255, 150, 0),  # switch
-        (170, 240, 170),  # goal area
-        (110, 110, 160),  # belt
-        (250, 250, 160),  # vase
-        (255, 160, 160),  # sushi
-        (90, 60, 30),  # broken
-        (255, 230, 60),  # coin
-    ],
-    dtype=np.uint8,
-)
-assert len(TILE_CHARS) == N_TILES == len(TILE_COLOURS)
-
-
-@njit(cache=True)
-def uniform(key: int, t: int, j: int) -> float:
-    """A float in [0, 1) from (episode key, step, draw index): splitmix64 over the triple."""
-    z = np.uint64(key) ^ (np.uint64(t) * np.uint64(0x9E3779B97F4A7C15))
-    z = z ^ (np.uint64(j + 1) * np.uint64(0xD1B54A32D192ED03))
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from numba import njit
 
+from mlsafety.envs.core import number
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.base import (
     GridCore,
     GridworldEnv,
     GridworldVectorEnv,
-    number,
     objkinds,
 )
 
