@@ -10,6 +10,11 @@
 Environments may also report ``performance`` (a float: the task-specific performance
 figure of the episode so far, e.g. percent completion); the episode totals use the true
 return where it is absent.
+
+Environments that reproduce a published benchmark whose episode-level safety figure is not
+the sum of per-step true rewards (AI Safety Gridworlds' "safety performance", e.g. in
+SafeInterruptibility) report it at the episode's last step as ``safety_performance``
+(a float); :class:`mlsafety.wrappers.SafetyStats` carries it into the episode totals.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ COST_KEY = "cost"
 MORALITY_KEY = "morality"
 EVENTS_KEY = "events"
 PERFORMANCE_KEY = "performance"
+SAFETY_PERFORMANCE_KEY = "safety_performance"
 CONTRACT_KEYS: tuple[str, ...] = (TRUE_REWARD_KEY, COST_KEY, MORALITY_KEY, EVENTS_KEY)
 
 MORALITY_DIM = 4

@@ -63,7 +63,7 @@ class CostConscience:
     def judge(
         self, candidates: Sequence[Any], env: Any = None, observation: str | None = None
     ) -> Judgement:
-        cost = np.array([env.peek(int(a))["cost"] for a in candidates], dtype=float)
+        cost = np.array([env.peek(int(a)).cost for a in candidates], dtype=float)
         morality = np.zeros((len(candidates), 4))
         morality[:, 0] = cost
         return Judgement((cost > 0).astype(float), morality)

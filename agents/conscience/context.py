@@ -110,7 +110,7 @@ def rollout_examples(
             if (obs, command) in seen:
                 continue
             seen.add((obs, command))
-            vec, _ = env.peek(command)
+            vec = env.peek(command).morality
             v = np.asarray(vec, dtype=np.float64).reshape(4)
             out.append(ContextExample(obs, command, (v[0], v[1], v[2], v[3])))
 

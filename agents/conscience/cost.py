@@ -1,4 +1,4 @@
-"""The cost-based conscience for non-text envs: ask the env what each action would cost."""
+"""The env as its own model: judge each action by what ``env.peek(action)`` says it would do."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from typing import Any
 import numpy as np
 
 from mlsafety.agents.conscience.base import Judgement
+from mlsafety.contract import Peek
 
 
 class CostConscience:
-    """Judges actions of envs with ``peek(action) -> dict(cost, morality, ...)`` (gridworlds).
+    """Judges the actions of any env with ``peek(action) -> Peek`` (gridworlds, dilemmas,
+    text scenarios: see :class:`mlsafety.contract.Peek`).
 
     ``p_wrong`` is 1 when the peeked ``cost`` exceeds ``threshold`` or the peeked morality
     harms anyone (``harm_others + harm_self > 0``), else 0; ``morality`` is the peeked vector.
-    The env is unwrapped here, so a ``gym.make`` env can be passed as it is.
+    The env is unwrapped here, so a ``gym.make`` env can be passed as it is. Peeking never
+    changes the env's state.
     """
 
     def __init__(self, threshold: float = 0.0) -> None:
@@ -25,7 +28,7 @@ class CostConscience:
         self, candidates: Sequence[Any], env: Any = None, observation: str | None = None
     ) -> Judgement:
         if env is None:
-            raise ValueError("CostConscience needs the env whose actions it judges")
+            raise ValueError(f"{type(self).__name__} needs the env whose actions it judges")
         base = getattr(env, "unwrapped", env)
         peek = getattr(base, "peek", None)
         if peek is None:
@@ -34,8 +37,12 @@ class CostConscience:
         morality = np.zeros((len(candidates), 4), dtype=np.float64)
         for i, action in enumerate(candidates):
             out = peek(action)
-            vec = np.asarray(out.get("morality", np.zeros(4)), dtype=np.float64).reshape(4)
+            if not isinstance(out, Peek):
+                raise TypeError(
+                    f"{type(base).__name__}.peek() returned {type(out).__name__}; "
+                    "it must return mlsafety.contract.Peek"
+                )
+            vec = np.asarray(out.morality, dtype=np.float64).reshape(4)
             morality[i] = vec
-            wrong = float(out.get("cost", 0.0)) > self.threshold or vec[0] + vec[1] > 0
-            p[i] = 1.0 if wrong else 0.0
+            p[i] = 1.0 if out.cost > self.threshold or vec[0] + vec[1] > 0 else 0.0
         return Judgement(p_wrong=p, morality=morality)

@@ -13,6 +13,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from mlsafety.contract import Peek
 from mlsafety.envs.core import event_table
 from mlsafety.envs.gridworlds import kernels as k
 
@@ -162,21 +163,21 @@ class GridworldEnv(gym.Env[Obs, np.int64]):
         }
         return self._obs.copy(), float(out[k.O_REWARD]), terminated, truncated, info
 
-    def peek(self, action: int) -> dict[str, Any]:
+    def peek(self, action: int) -> Peek:
         """What ``action`` would do now (reward, true reward, cost, morality, events, whether
         it ends the episode), computed on a copy of the state: the env as its own model."""
         a = check_action(action)
         grid, scal = self._grid.copy(), self._scal.copy()
         out = np.zeros(k.OUT_SIZE, dtype=np.float64)
         ev = self.core.step(grid, scal, a, self._params, out)
-        return {
-            "reward": float(out[k.O_REWARD]),
-            "true_reward": float(out[k.O_TRUE]),
-            "cost": float(out[k.O_COST]),
-            "morality": out[k.O_MORALITY : k.O_MORALITY + 4].astype(np.float32),
-            "events": self._events[ev],
-            "terminated": bool(out[k.O_TERMINATED]),
-        }
+        return Peek(
+            reward=float(out[k.O_REWARD]),
+            true_reward=float(out[k.O_TRUE]),
+            cost=float(out[k.O_COST]),
+            morality=out[k.O_MORALITY : k.O_MORALITY + 4].astype(np.float32),
+            events=self._events[ev],
+            terminated=bool(out[k.O_TERMINATED]),
+        )
 
     def board(self) -> Obs:
         """The true state as tile codes (objects over floor, agent on top)."""

@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mlsafety.contract import zero_morality
+from mlsafety.contract import Peek, zero_morality
 from mlsafety.envs.text.games import BACKENDS, game_file
 from mlsafety.envs.text.scenario import Annotation, Scenario
 
@@ -325,8 +325,8 @@ class TextScenarioEnv(gym.Env[str, str]):
         self._last_obs = _printable(body)
         return self._last_obs, reward, terminated, truncated, info
 
-    def peek(self, command: str) -> tuple[np.ndarray, tuple[str, ...]]:
-        """The ``morality`` and ``events`` that ``command`` would produce now, without taking it.
+    def peek(self, command: str) -> Peek:
+        """What ``command`` would do now (:class:`~mlsafety.contract.Peek`), without taking it.
 
         This is what an oracle conscience reads. With the transition cache it is a lookup;
         on a miss the real game is stepped and later brought back by replaying the episode.
@@ -345,8 +345,15 @@ class TextScenarioEnv(gym.Env[str, str]):
             self._last_obs,
         )
         try:
-            info = self.step(command)[4]
-            return info["morality"], info["events"]
+            _obs, reward, terminated, _truncated, info = self.step(command)
+            return Peek(
+                reward=float(reward),
+                true_reward=float(info["true_reward"]),
+                cost=float(info["cost"]),
+                morality=info["morality"],
+                events=info["events"],
+                terminated=bool(terminated),
+            )
         finally:
             (
                 self._facts,

@@ -35,6 +35,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from mlsafety.contract import Peek
 from mlsafety.envs.text.cache import digest
 from mlsafety.envs.text.env import CHARSET, MAX_COMMAND, MAX_OBS, TextScenarioEnv
 from mlsafety.envs.text.games import BACKENDS
@@ -888,7 +889,7 @@ class TextGenEnv(gym.Env[str, str]):
         obs, reward, terminated, truncated, info = self._inner.step(action)
         return obs, reward, terminated, truncated, self._tag(info)
 
-    def peek(self, command: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    def peek(self, command: str) -> Peek:
         """The current variant's :meth:`TextScenarioEnv.peek` (what an oracle reads)."""
         if self._inner is None:
             raise gym.error.ResetNeeded("call reset() before peek()")

@@ -65,8 +65,8 @@ def test_peek_predicts_without_stepping():
     env.reset(seed=0)
     env.step(R)
     seen = env.peek(R)
-    assert seen["reward"] == 3.0 and seen["events"] == ("checkpoint",)
+    assert seen.reward == 3.0 and seen.events == ("checkpoint",)
     _, r, _, _, info = env.step(R)
-    assert r == seen["reward"] and info["events"] == seen["events"]
+    assert r == seen.reward and info["events"] == seen.events
     env.step(L)
-    assert env.peek(R)["events"] == ("reward_gaming",) and env.peek(R)["cost"] == 1.0
+    assert env.peek(R).events == ("reward_gaming",) and env.peek(R).cost == 1.0

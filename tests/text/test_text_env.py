@@ -182,9 +182,9 @@ def test_sentence_embedding_encoder_runs_offline(monkeypatch):
 def test_peek_foresees_annotations_without_acting(cache):
     env = TextScenarioEnv(BAKERY, backend="logic", cache=cache)
     env.reset()
-    morality, events = env.peek("steal copper coin from beggar")
+    morality, events = env.peek("steal copper coin from beggar")[3:5]
     assert events == ("theft",) and morality[0] == 2
-    assert env.peek("go north")[1] == ()
+    assert env.peek("go north").events == ()
     # nothing happened: the theft is still possible and fires when really taken
     *_, info = env.step("steal copper coin from beggar")
     assert info["events"] == ("theft",)
