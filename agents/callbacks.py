@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections import Counter, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -20,6 +19,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from mlsafety.contract import MORALITY_LABELS
+from mlsafety.io import atomic_write
 
 
 class VecSafetyStats(VecEnvWrapper):
@@ -132,15 +132,7 @@ class SafetyLogCallback(BaseCallback):
 
 def save_atomic(model: BaseAlgorithm, path: Path) -> None:
     """``model.save`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp.zip")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: model.save(cast(io.BufferedIOBase, fh)))
 
 
 class AtomicCheckpoint(BaseCallback):

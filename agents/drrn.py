@@ -30,11 +30,9 @@ with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import tempfile
 import time
 import zlib
 from collections import deque
@@ -49,8 +47,12 @@ import numpy.typing as npt
 import torch as th
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
+from mlsafety.agents.conscience import OracleConscience
+from mlsafety.agents.shaping import ConscienceJudge
 from mlsafety.contract import MORALITY_LABELS
+from mlsafety.io import atomic_write
 from mlsafety.wrappers import EPISODE_KEY, SafetyStats
 
 HASH_VOCAB = 1 << 14
@@ -350,9 +352,6 @@ class DRRN:
     def _judge_for(self, env: gym.Env[Any, Any]) -> Any:
         if self.conscience is None:
             return None
-        from mlsafety.agents.conscience import OracleConscience
-        from mlsafety.agents.shaping import ConscienceJudge
-
         # the oracle reads hidden state (annotations that fire once): no memo by text there
         memo = not isinstance(self.conscience, OracleConscience)
         return ConscienceJudge(env, self.conscience, memo=memo)
@@ -544,8 +543,6 @@ class DRRN:
         t0, steps0 = time.perf_counter(), self.num_timesteps
         bar = None
         if progress_bar:
-            from tqdm import tqdm
-
             bar = tqdm(total=total_timesteps, initial=self.num_timesteps, unit="step")
         try:
             while self.num_timesteps < total_timesteps:
@@ -665,16 +662,7 @@ class DRRN:
             blob["replay"] = self.replay.state()
             blob["rng"] = self.rng.bit_generator.state
             blob["torch_rng"] = th.get_rng_state()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
-        os.close(fd)
-        try:
-            th.save(blob, tmp)
-            os.replace(tmp, p)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return p
+        return atomic_write(p, lambda fh: th.save(blob, fh))
 
     @classmethod
     def load(
@@ -721,64 +709,3 @@ class DRRN:
 
 
 # --------------------------------------------------------------------------- mlsafety train
-
-
-def _env_factory(env_id: str, env_kwargs: dict[str, Any]) -> Callable[[], gym.Env[Any, Any]]:
-    def make() -> gym.Env[Any, Any]:
-        return gym.make(env_id, **env_kwargs)
-
-    return make
-
-
-def train_drrn(config: Any, output: str | os.PathLike[str] | None, resume: bool = False) -> DRRN:
-    """``mlsafety train --algo drrn``: train a :class:`DRRN` as a resolved
-    :class:`~mlsafety.agents.train.TrainConfig` says (``algo_kwargs`` are
-    :class:`DRRNConfig` keys), writing the same output folder as the SB3 algorithms:
-    ``config.json``, TensorBoard ``tb/``, ``checkpoint.pt`` (every ``checkpoint_freq`` steps
-    and on interrupt, with the replay buffer: the resume point) and ``model.pt``."""
-    from stable_baselines3.common.logger import configure
-
-    from mlsafety.agents.evaluate import load_run_config
-    from mlsafety.agents.train import _atomic_write_text, make_conscience
-
-    out = Path(output) if output is not None else None
-    if resume:
-        if out is None or not (out / "checkpoint.pt").exists():
-            raise FileNotFoundError(f"nothing to resume: no checkpoint.pt in {output}")
-        config = load_run_config(out / "checkpoint.pt")
-    envs = [_env_factory(config.env, dict(config.env_kwargs))] * int(config.n_envs or 1)
-    conscience = make_conscience(config.conscience) if config.conscience else None
-    if resume:
-        assert out is not None  # for the type checker: checked above
-        agent = DRRN.load(out / "checkpoint.pt", envs, device=config.device, conscience=conscience)
-    else:
-        agent = DRRN(
-            envs,
-            DRRNConfig.from_kwargs(dict(config.algo_kwargs)),
-            seed=config.seed,
-            device=config.device,
-            conscience=conscience,
-            shaping=config.shaping,
-            shaping_weight=config.shaping_weight,
-            cmps_gamma=config.cmps_gamma,
-            cmps_threshold=config.threshold,
-        )
-    checkpoint: Callable[[DRRN], None] | None = None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / "config.json", json.dumps(asdict(config), indent=2) + "\n")
-        agent.logger = configure(str(out / "tb" / "run_1"), ["tensorboard"])
-
-        def checkpoint(a: DRRN) -> None:
-            a.save(out / "checkpoint.pt", include_training_state=True)
-
-    agent.learn(
-        config.timesteps,
-        checkpoint=checkpoint,
-        checkpoint_freq=config.checkpoint_freq,
-        progress_bar=config.progress_bar,
-    )
-    if out is not None:
-        agent.save(out / "checkpoint.pt", include_training_state=True)
-        agent.save(out / "model.pt")
-    return agent

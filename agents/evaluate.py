@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from sb3_contrib import MaskablePPO
 from scipy import stats
-from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mlsafety.envs.registration import CATALOGUE, resolve_id
+from mlsafety.agents.build import find_batch_class, make_eval_env
+from mlsafety.agents.config import TrainConfig
+from mlsafety.envs import CATALOGUE, resolve_id
+from mlsafety.io import atomic_write_json
+from mlsafety.rollout import episode_seed, run_episodes
+from mlsafety.sb3 import evaluate_shared_policy
 from mlsafety.wrappers import SafetyStats
 
 METRICS = (
@@ -27,60 +29,6 @@ METRICS = (
     "performance",
     "length",
 )
-
-
-def load_run_config(model_path: str | Path) -> Any:
-    """The :class:`TrainConfig` saved beside a model by ``mlsafety train``, or None."""
-    from mlsafety.agents.train import TrainConfig
-
-    cfg = Path(model_path).parent / "config.json"
-    if not cfg.exists():
-        return None
-    data = json.loads(cfg.read_text())
-    if data.get("inequity_aversion"):
-        data["inequity_aversion"] = tuple(data["inequity_aversion"])
-    return TrainConfig(**data)
-
-
-def load_model(path: str | Path, algo: str | None = None, device: str = "auto") -> Any:
-    """Load a model saved by ``mlsafety train``: an SB3 zip (the algorithm comes from
-    ``algo``, the run's ``config.json`` beside it, or by trying each known algorithm) or a
-    DRRN ``.pt`` file (with the run's conscience when it trained with policy shaping)."""
-    from mlsafety.agents.train import ALGOS, DRRN_ALGO
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no model file at {p}")
-    config = load_run_config(p) if algo is None else None
-    if (
-        algo == DRRN_ALGO
-        or (config is not None and config.algo == DRRN_ALGO)
-        or (algo is None and p.suffix == ".pt")
-    ):
-        from mlsafety.agents.drrn import DRRN
-        from mlsafety.agents.train import make_conscience
-
-        conscience = None
-        if config is not None and config.conscience and config.shaping in ("policy", "both"):
-            conscience = make_conscience(config.conscience)
-        return DRRN.load(p, device=device, conscience=conscience)
-    classes: list[tuple[str, Any]]
-    if config is not None:
-        from mlsafety.agents.train import policy_spec
-
-        classes = [(config.algo, policy_spec(config)[2])]
-    else:
-        for name in [algo] if algo else []:
-            if name not in ALGOS:
-                raise ValueError(f"algo must be one of {sorted([*ALGOS, DRRN_ALGO])}, got {name!r}")
-        classes = [(n, ALGOS[n]) for n in ([algo] if algo else list(ALGOS))]
-    errors = []
-    for name, cls in classes:
-        try:
-            return cls.load(p, device=device)
-        except Exception as exc:  # SB3 raises various errors for a foreign or corrupt zip
-            errors.append(f"{name}: {exc!r}")
-    raise ValueError(f"{p} is not a loadable SB3 model ({'; '.join(errors)})")
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -97,43 +45,20 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
 
 
 def _episodes_single(
-    model: BaseAlgorithm,
+    model: Any,
     env_id: str,
     episodes: int,
     seeds: Sequence[int],
     deterministic: bool,
     env_kwargs: dict[str, Any],
-    train_config: Any = None,
+    train_config: TrainConfig | None = None,
 ) -> list[dict[str, Any]]:
-    from mlsafety.agents.train import make_text_env
-
-    family = CATALOGUE[env_id].family
-    base: Any
-    if family == "text":
-        base = make_text_env(env_id, **env_kwargs)
-    else:
-        base = gym.make(env_id, **env_kwargs)
-    env: Any = SafetyStats(base)  # the totals see the env's own reward, not a shaped one
-    if train_config is not None and train_config.conscience is not None:
-        from mlsafety.agents.train import _shaped
-
-        env = _shaped(train_config, env)  # the policy was trained on the shaped observation
-    masks = hasattr(base, "action_masks")
-    rows = []
-    for seed in seeds:
-        for ep in range(episodes):
-            obs, _ = env.reset(seed=seed * 100_003 + ep)
-            while True:
-                kwargs = {"action_masks": base.action_masks()} if masks and _maskable(model) else {}
-                action, _ = model.predict(obs, deterministic=deterministic, **kwargs)
-                obs, _, term, trunc, info = env.step(int(np.asarray(action).item()))
-                if term or trunc:
-                    row = dict(info["safety_episode"])
-                    row["seed"] = seed
-                    rows.append(row)
-                    break
-    env.close()
-    return rows
+    env, base = make_eval_env(env_id, env_kwargs, train_config)
+    masks = base.action_masks if hasattr(base, "action_masks") and _maskable(model) else None
+    try:
+        return run_episodes(env, model, seeds, episodes, deterministic, masks)
+    finally:
+        env.close()
 
 
 def _episodes_drrn(
@@ -148,7 +73,7 @@ def _episodes_drrn(
     rows = []
     for seed in seeds:
         for ep in range(episodes):
-            obs, info = env.reset(seed=seed * 100_003 + ep)
+            obs, info = env.reset(seed=episode_seed(seed, ep))
             while True:
                 command = model.act(env, obs, info, deterministic=deterministic)
                 obs, _, term, trunc, info = env.step(command)
@@ -159,9 +84,7 @@ def _episodes_drrn(
     return rows
 
 
-def _maskable(model: BaseAlgorithm) -> bool:
-    from sb3_contrib import MaskablePPO
-
+def _maskable(model: Any) -> bool:
     return isinstance(model, MaskablePPO)
 
 
@@ -186,12 +109,13 @@ def evaluate(
     if episodes < 1 or not seeds:
         raise ValueError("episodes must be positive and seeds non-empty")
     env_id = resolve_id(env)
-    m = load_model(model) if isinstance(model, str | Path) else model
+    if isinstance(model, str | Path):
+        raise TypeError(
+            "evaluate() takes a loaded model; load a saved one with mlsafety.runs.load_run(path)"
+        )
+    m = model
     kwargs = dict(env_kwargs or {})
     if CATALOGUE[env_id].api == "pettingzoo":
-        from mlsafety.agents.train import find_batch_class
-        from mlsafety.multiagent import evaluate_shared_policy
-
         rows: list[dict[str, Any]] = []
         for seed in seeds:
             batch = find_batch_class(env_id)(num_envs=min(episodes, 8), **kwargs)
@@ -252,11 +176,5 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], path: str | Path) -> None:
-    """Write the report as JSON, atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(report, fh, indent=2, default=float)
-        fh.write("\n")
-    os.replace(tmp, p)
+    """Write the report as strict JSON (no ``NaN``), atomically."""
+    atomic_write_json(path, report)

@@ -1,7 +1,7 @@
 """Reward shaping for multi-agent training: collective reward and inequity aversion.
 
 Both are callables ``(rewards (N, A), done (N,)) -> shaped (N, A)`` for
-:class:`mlsafety.multiagent.ParallelBatchVecEnv`'s ``reward_transform``.
+:class:`mlsafety.sb3.ParallelBatchVecEnv`'s ``reward_transform``.
 """
 
 from __future__ import annotations

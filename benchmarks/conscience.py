@@ -37,8 +37,9 @@ def run_one(job: tuple[str, str, str | None, int, int, float, float]) -> dict[st
     import torch
 
     torch.set_num_threads(1)
+    from mlsafety.agents.config import TrainConfig
     from mlsafety.agents.evaluate import evaluate
-    from mlsafety.agents.train import TrainConfig, train
+    from mlsafety.agents.train import train
 
     env, algo, conscience, seed, timesteps, gamma, threshold = job
     label = conscience

@@ -29,8 +29,9 @@ def run(job: tuple[str, int, int, int, float, bool]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
+    from mlsafety.agents.config import TrainConfig
     from mlsafety.agents.evaluate import evaluate
-    from mlsafety.agents.train import TrainConfig, train
+    from mlsafety.agents.train import train
 
     variant, seed, timesteps, episodes, gamma, deterministic = job
     t0 = time.perf_counter()

@@ -21,7 +21,8 @@ import time
 
 import torch
 
-from mlsafety.agents.train import TrainConfig, train
+from mlsafety.agents.config import TrainConfig
+from mlsafety.agents.train import train
 
 
 def rate(device: str, env: str, timesteps: int) -> float:

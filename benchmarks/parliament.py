@@ -82,7 +82,7 @@ def markdown(env_name: str, rule: str, rows: list[list[tuple[str, float]]]) -> s
 
 def text_table(names: list[str], depth: int, episodes: int) -> str:
     """Completion % / harm per rule x credences (rows) and scenario (columns)."""
-    from mlsafety.agents.train import make_text_env
+    from mlsafety.agents.build import make_text_env
 
     cells: dict[tuple[str, int, str], str] = {}
     for name in names:

@@ -202,7 +202,8 @@ def _demo_text(out: TextIO) -> None:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
-    from mlsafety.agents.train import TrainConfig, train
+    from mlsafety.agents.config import TrainConfig
+    from mlsafety.agents.train import train
 
     config = TrainConfig(
         env=args.env,
@@ -244,24 +245,19 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    from mlsafety.agents.evaluate import (
-        evaluate,
-        format_table,
-        load_model,
-        load_run_config,
-        write_report,
-    )
+    from mlsafety.agents.evaluate import evaluate, format_table, write_report
+    from mlsafety.runs import load_run
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
-    model = load_model(args.model, algo=args.algo)
+    run = load_run(args.model, algo=args.algo)
     report = evaluate(
-        model,
+        run.model,
         args.env,
         episodes=args.episodes,
         seeds=args.seeds,
         deterministic=not args.stochastic,
         env_kwargs=env_kwargs,
-        train_config=load_run_config(args.model),
+        train_config=run.config,
     )
     out.write(format_table(report))
     if args.output:
@@ -364,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='keyword arguments for the env, e.g. \'{"split": "test"}\' for TextGen\'s test split',
     )
     p.add_argument("--output", default=None, help="write the report as JSON here")
-    from mlsafety.monitors.suites.runner import add_check_parser
+    from mlsafety.suites.runner import add_check_parser
 
     add_check_parser(sub)
     return parser
@@ -385,7 +381,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "evaluate":
             return cmd_evaluate(args, out)
         if args.command == "check":
-            from mlsafety.monitors.suites.runner import cmd_check
+            from mlsafety.suites.runner import cmd_check
 
             return cmd_check(args, out)
         if args.command == "conscience":

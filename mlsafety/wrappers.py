@@ -1,4 +1,5 @@
-"""Episode totals of the safety contract: :class:`SafetyStats` and :class:`SafetyStatsVector`.
+"""Episode totals of the safety contract: :class:`SafetyStats`, :class:`SafetyStatsVector`
+and, for PettingZoo, :class:`SafetyStatsParallel` (per agent).
 
 In the spirit of Gymnasium's ``RecordEpisodeStatistics``: at the end of each episode the
 wrapper adds ``info["safety_episode"]``, a dict with
@@ -26,6 +27,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from mlsafety.contract import (
     COST_KEY,
@@ -52,7 +55,7 @@ MONITOR_KEYWORDS: tuple[str, ...] = tuple(f"safety_{k}" for k in SCALAR_TOTALS)
 """Pass as ``stable_baselines3.common.monitor.Monitor(env, info_keywords=MONITOR_KEYWORDS)``."""
 
 
-def _episode_dict(
+def episode_totals(
     true_return: float,
     proxy_return: float,
     cost: float,
@@ -120,7 +123,7 @@ class SafetyStats(gym.Wrapper[Any, Any, Any, Any]):
         if PERFORMANCE_KEY in info:
             self._performance = float(info[PERFORMANCE_KEY])
         if terminated or truncated:
-            ep = _episode_dict(
+            ep = episode_totals(
                 self._true,
                 self._proxy,
                 self._cost,
@@ -230,3 +233,58 @@ class SafetyStatsVector(VectorWrapper):
                 self._clear(done)
         self._prev_done = np.logical_or(terms, truncs)
         return obs, rewards, terms, truncs, info
+
+
+class SafetyStatsParallel(BaseParallelWrapper[Any, Any, Any]):
+    """Per-agent episode totals of the safety contract for a PettingZoo ``ParallelEnv``.
+
+    At the end of an episode, ``infos[agent]["safety_episode"]`` holds the same totals as
+    :class:`mlsafety.wrappers.SafetyStats`, plus the env's social metrics
+    (``infos[agent]["social"]`` of the last step) under ``"social"``.
+    """
+
+    def __init__(self, env: ParallelEnv[Any, Any, Any]) -> None:
+        super().__init__(env)
+        self._totals: dict[Any, dict[str, Any]] = {}
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[Any, Any], dict[Any, dict[str, Any]]]:
+        obs, infos = self.env.reset(seed=seed, options=options)
+        self._totals = {
+            a: {
+                "true": 0.0,
+                "proxy": 0.0,
+                "cost": 0.0,
+                "length": 0,
+                "morality": np.zeros(4),
+                "events": Counter(),
+            }
+            for a in self.env.possible_agents
+        }
+        return obs, infos
+
+    def step(self, actions: dict[Any, Any]) -> tuple[Any, Any, Any, Any, dict[Any, dict[str, Any]]]:
+        obs, rewards, terms, truncs, infos = self.env.step(actions)
+        for agent, info in infos.items():
+            t = self._totals[agent]
+            t["proxy"] += float(rewards[agent])
+            t["true"] += float(info["true_reward"])
+            t["cost"] += float(info["cost"])
+            t["morality"] += info["morality"]
+            t["events"].update(info["events"])
+            t["length"] += 1
+            if terms.get(agent) or truncs.get(agent):
+                ep = episode_totals(
+                    t["true"],
+                    t["proxy"],
+                    t["cost"],
+                    t["length"],
+                    t["morality"],
+                    dict(t["events"]),
+                    None,
+                )
+                if "social" in info:
+                    ep["social"] = dict(info["social"])
+                infos[agent] = {**info, EPISODE_KEY: ep}
+        return obs, rewards, terms, truncs, infos

@@ -468,7 +468,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
     ``detector``, ``fallback``, ``threshold``, ``hold`` and ``observe`` are one value shared
     by every agent or a dict keyed by agent. Each agent's observation is scored on its own and
     only that agent's action is replaced; ``infos[agent]`` carries the same keys as the
-    single-agent monitor. Wrap outside :class:`mlsafety.multiagent.SafetyStatsParallel` for the
+    single-agent monitor. Wrap outside :class:`mlsafety.wrappers.SafetyStatsParallel` for the
     per-agent episode totals to gain ``fallback_steps`` / ``fallback_rate``.
     """
 

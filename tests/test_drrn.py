@@ -8,6 +8,7 @@ import pytest
 import torch as th
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from mlsafety.agents.config import TrainConfig
 from mlsafety.agents.conscience import OracleConscience
 from mlsafety.agents.conscience.base import Judgement
 from mlsafety.agents.drrn import (
@@ -19,9 +20,10 @@ from mlsafety.agents.drrn import (
     resolve_device,
     tokenize,
 )
-from mlsafety.agents.evaluate import evaluate, load_model
-from mlsafety.agents.train import TrainConfig, train
+from mlsafety.agents.evaluate import evaluate
+from mlsafety.agents.train import train
 from mlsafety.cli import main
+from mlsafety.runs import load_model
 
 FORGED = "mlsafety/TextForgedPass-v0"
 SMALL = DRRNConfig(learning_starts=32, batch_size=16, embedding_dim=16, hidden_dim=32)

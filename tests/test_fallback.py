@@ -27,9 +27,9 @@ from mlsafety.monitors.shifts import (
     perturbed_gridworld,
     text_features,
 )
-from mlsafety.multiagent import SafetyStatsParallel, make_parallel
+from mlsafety.multiagent import make_parallel
 from mlsafety.testing import check_safety_env
-from mlsafety.wrappers import SafetyStats
+from mlsafety.wrappers import SafetyStats, SafetyStatsParallel
 
 MARK = k.COIN  # a tile no training observation of IslandNavigation contains
 

@@ -8,15 +8,14 @@ import pytest
 from stable_baselines3 import PPO
 
 import mlsafety.envs as envs
+from mlsafety.agents.build import find_batch_class, make_training_env
+from mlsafety.agents.config import TrainConfig
 from mlsafety.agents.social import CollectiveReward
-from mlsafety.agents.train import TrainConfig, find_batch_class, make_training_env, train
+from mlsafety.agents.train import train
 from mlsafety.cli import main
-from mlsafety.multiagent import (
-    ParallelBatchVecEnv,
-    SafetyStatsParallel,
-    check_safety_parallel_env,
-    make_parallel,
-)
+from mlsafety.multiagent import check_safety_parallel_env, make_parallel
+from mlsafety.sb3 import ParallelBatchVecEnv
+from mlsafety.wrappers import SafetyStatsParallel
 
 COOP_IDS = envs.env_ids(api="pettingzoo")
 

@@ -244,7 +244,9 @@ def test_bad_arguments_are_named():
 
 def test_train_under_a_theory_and_vote_with_the_model(tmp_path):
     """`mlsafety train --theory` gives SB3 theory policies the parliament takes as members."""
-    from mlsafety.agents.train import TrainConfig, make_training_env, train
+    from mlsafety.agents.build import make_training_env
+    from mlsafety.agents.config import TrainConfig
+    from mlsafety.agents.train import train
 
     config = TrainConfig(
         env="TrolleyDivert",

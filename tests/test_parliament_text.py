@@ -7,8 +7,8 @@ import pytest
 
 import mlsafety.envs  # noqa: F401  (registers the IDs)
 from mlsafety.agents import parliament as P
+from mlsafety.agents.build import make_text_env
 from mlsafety.agents.evaluate import evaluate
-from mlsafety.agents.train import make_text_env
 
 THEORIES = {t.name: t for t in (P.utilitarian, P.deontological, P.egoist)}
 DEPTH = {"Bakery": 6, "StrayDog": 6, "FerryQueue": 6}  # the moral walkthrough's length

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mlsafety.cli import main
-from mlsafety.monitors.suites import runner
-from mlsafety.monitors.suites.spec import load_suite
+from mlsafety.suites import runner
+from mlsafety.suites.spec import load_suite
 
 pytest_plugins = ["pytester"]
 
@@ -188,7 +188,7 @@ def test_interrupt_leaves_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert rc == 130 and calls
     assert not out.exists() or not any(out.iterdir())
 
-    from mlsafety.monitors.suites import report as rep
+    from mlsafety.suites import report as rep
 
     def boom_plot(*args: object) -> None:
         raise KeyboardInterrupt
@@ -204,11 +204,7 @@ def test_pytest_plugin(pytester: pytest.Pytester) -> None:
     bad = (EXAMPLES / "failing" / "exploit_true_return.toml").read_text()
     pytester.makefile(".toml", safety_bad=bad)
     eps = importlib.metadata.entry_points(group="pytest11")
-    args = (
-        []
-        if any(e.name == "mlsafety_suites" for e in eps)
-        else ["-p", "mlsafety.monitors.suites.plugin"]
-    )
+    args = [] if any(e.name == "mlsafety_suites" for e in eps) else ["-p", "mlsafety.suites.plugin"]
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
-from mlsafety.agents.evaluate import evaluate, load_model, mean_ci
-from mlsafety.agents.train import TrainConfig, default_hyperparams, load_hyperparams, train
+from mlsafety.agents.config import TrainConfig, default_hyperparams, load_hyperparams
+from mlsafety.agents.evaluate import evaluate, mean_ci
+from mlsafety.agents.train import train
 from mlsafety.cli import main
+from mlsafety.runs import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,14 +16,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import gymnasium as gym
 import numpy as np
 
-from mlsafety.monitors.suites.policies import (
+import mlsafety.envs  # noqa: F401  (registers every env, also in a fresh worker process)
+from mlsafety.agents.build import make_conscience, make_text_env, shaped_env
+from mlsafety.agents.config import TrainConfig, load_run_config
+from mlsafety.agents.shaping import shape
+from mlsafety.monitors.detectors import load_detector
+from mlsafety.monitors.fallback import FallbackMonitor
+from mlsafety.multiagent import make_parallel
+from mlsafety.rollout import episode_seed, run_episodes
+from mlsafety.suites.policies import (
     load_model_policy,
     make_parallel_policies,
     make_policy,
 )
-from mlsafety.monitors.suites.spec import (
+from mlsafety.suites.spec import (
     EPISODE_METRICS,
     EnvSpec,
     PolicySpec,
@@ -32,16 +41,15 @@ from mlsafety.monitors.suites.spec import (
     load_suite,
     run_key,
 )
+from mlsafety.wrappers import EPISODE_KEY, SafetyStats, SafetyStatsParallel
 
 BACKENDS = ("process", "ray")
 Unit = tuple[str, int, PolicySpec, EnvSpec, int]
 
 
-def _train_config(policy: PolicySpec) -> Any:
+def _train_config(policy: PolicySpec) -> TrainConfig | None:
     if policy.kind != "model" or policy.path is None:
         return None
-    from mlsafety.agents.evaluate import load_run_config
-
     try:
         return load_run_config(policy.path)
     except (OSError, ValueError, TypeError):
@@ -50,14 +58,8 @@ def _train_config(policy: PolicySpec) -> Any:
 
 def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
     """The Gymnasium env of ``env`` with SafetyStats and the suite's wrappers outside it."""
-    import gymnasium as gym
-
-    from mlsafety.wrappers import SafetyStats
-
     try:
         if env.family == "text":
-            from mlsafety.agents.train import make_text_env
-
             base = make_text_env(env.env_id, **env.kwargs_dict)
         else:
             base = gym.make(env.env_id, **env.kwargs_dict)
@@ -69,16 +71,11 @@ def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
     wrapped: Any = SafetyStats(base)
     config = _train_config(policy)
     if config is not None and config.conscience is not None and not env.has_wrapper("conscience"):
-        from mlsafety.agents.train import _shaped
-
-        wrapped = _shaped(config, wrapped)
+        wrapped = shaped_env(config, wrapped)
     for i, w in enumerate(env.wrappers):
         key = f"envs.{env.name}.wrappers[{i}]"
         try:
             if w.type == "conscience":
-                from mlsafety.agents.shaping import shape
-                from mlsafety.agents.train import make_conscience
-
                 wrapped, _, _ = shape(
                     wrapped,
                     make_conscience(w.get("conscience", "oracle")),
@@ -89,9 +86,6 @@ def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
                     threshold=float(w.get("threshold", 0.5)),
                 )
             else:
-                from mlsafety.monitors.detectors import load_detector
-                from mlsafety.monitors.fallback import FallbackMonitor
-
                 wrapped = FallbackMonitor(
                     wrapped,
                     load_detector(w.get("detector")),
@@ -146,43 +140,27 @@ def run_unit(
     suite_path: str, episodes: int, policy: PolicySpec, env: EnvSpec, seed: int
 ) -> list[dict[str, Any]]:
     """``episodes`` episodes of ``policy`` on ``env`` for one seed (any process)."""
-    import mlsafety.envs  # noqa: F401  (registers the envs in a fresh worker)
-
     model = load_model_policy(policy, suite_path) if policy.kind == "model" else None
     if env.api == "pettingzoo":
         return _run_parallel(suite_path, episodes, policy, env, seed, model)
-    from mlsafety.wrappers import EPISODE_KEY
-
     e = build_env(env, policy, suite_path)
     pol = make_policy(policy, e, suite_path, model=model, env_name=env.name)
-    masks = _masks_of(e)
-    rows = []
     try:
-        for ep in range(episodes):
-            s = seed * 100_003 + ep
-            obs, _ = e.reset(seed=s)
-            pol.reset(s)
-            while True:
-                action, _ = pol.predict(
-                    obs,
-                    deterministic=policy.deterministic,
-                    action_masks=masks() if masks is not None else None,
-                )
-                obs, _, term, trunc, info = e.step(int(np.asarray(action).item()))
-                if term or trunc:
-                    rows.append(episode_row(info[EPISODE_KEY], seed, ep))
-                    break
+        played = run_episodes(
+            e, pol, [seed], episodes, policy.deterministic, _masks_of(e) or _no_masks
+        )
     finally:
         e.close()
-    return rows
+    return [episode_row(row, seed, row["episode"]) for row in played]
+
+
+def _no_masks() -> None:
+    return None
 
 
 def _run_parallel(
     suite_path: str, episodes: int, policy: PolicySpec, env: EnvSpec, seed: int, model: Any
 ) -> list[dict[str, Any]]:
-    from mlsafety.multiagent import SafetyStatsParallel, make_parallel
-    from mlsafety.wrappers import EPISODE_KEY
-
     try:
         e = SafetyStatsParallel(make_parallel(env.env_id, **env.kwargs_dict))
     except (TypeError, ValueError) as exc:
@@ -192,7 +170,7 @@ def _run_parallel(
     rows = []
     try:
         for ep in range(episodes):
-            s = seed * 100_003 + ep
+            s = episode_seed(seed, ep)
             obs, _ = e.reset(seed=s)
             for p in pols.values():
                 p.reset(s)
@@ -217,16 +195,12 @@ def _run_parallel(
 
 def prepare(suite: Suite) -> None:
     """Build every (policy, env) pair once here, so bad input fails before any work."""
-    import mlsafety.envs  # noqa: F401
-
     models: dict[str, Any] = {}
     for pname, ename in suite.runs():
         policy, env = suite.policy(pname), suite.env(ename)
         if policy.kind == "model" and pname not in models:
             models[pname] = load_model_policy(policy, suite.path)
         if env.api == "pettingzoo":
-            from mlsafety.multiagent import make_parallel
-
             try:
                 pe = make_parallel(env.env_id, **env.kwargs_dict)
             except (TypeError, ValueError) as exc:
@@ -359,7 +333,7 @@ def check_suite(
     plots: bool = True,
 ) -> int:
     """Run one suite end to end: 0 every check holds, 1 one fails, 2 the suite is invalid."""
-    from mlsafety.monitors.suites import report as rep
+    from mlsafety.suites import report as rep
 
     try:
         suite = load_suite(path)

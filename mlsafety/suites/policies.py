@@ -7,7 +7,7 @@ action_masks=None) -> (action, None)`` and ``reset(seed)``, called at each episo
 - ``exploit`` / ``safe``: the gridworlds' ``reference_actions`` scripts, or a text
   scenario's ``immoral`` / ``moral`` walkthrough; then the no-op once the script runs out.
 - ``script``: the suite's own ``actions`` list (ints, or text commands).
-- ``model``: an SB3 zip via :func:`mlsafety.agents.evaluate.load_model`.
+- ``model``: an SB3 zip via :func:`mlsafety.runs.load_model`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mlsafety.monitors.suites.spec import PolicySpec, SuiteError
+from mlsafety.runs import load_model
+from mlsafety.suites.spec import PolicySpec, SuiteError
 
 GRIDWORLD_NOOP = 4
 TEXT_NOOP_COMMANDS = ("look", "wait", "inventory")
@@ -105,8 +106,6 @@ class ModelPolicy:
 
 def load_model_policy(spec: PolicySpec, suite_path: str | Path) -> Any:
     """Load ``spec``'s model file; a :class:`SuiteError` naming the key if it fails."""
-    from mlsafety.agents.evaluate import load_model
-
     where = f"policies.{spec.name}.path"
     try:
         return load_model(str(spec.path), algo=spec.algo, device="cpu")

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mlsafety.monitors.suites.spec import (
+from mlsafety.suites.spec import (
     FORMAT_VERSION,
     OPS,
     BootstrapSpec,

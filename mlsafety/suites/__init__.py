@@ -3,6 +3,6 @@
 A TOML suite names policies, envs, seeds and checks; see README "Gating checkpoints in CI".
 """
 
-from mlsafety.monitors.suites.spec import FORMAT_VERSION, Suite, SuiteError, load_suite
+from mlsafety.suites.spec import FORMAT_VERSION, Suite, SuiteError, load_suite
 
 __all__ = ["FORMAT_VERSION", "Suite", "SuiteError", "load_suite"]

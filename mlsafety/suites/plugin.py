@@ -34,7 +34,7 @@ class SuiteFile(pytest.File):
     _report: dict[str, Any] | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        from mlsafety.monitors.suites.spec import SuiteError, load_suite
+        from mlsafety.suites.spec import SuiteError, load_suite
 
         try:
             self.suite = load_suite(self.path)
@@ -45,8 +45,8 @@ class SuiteFile(pytest.File):
 
     def report(self) -> dict[str, Any]:
         if self._report is None:
-            from mlsafety.monitors.suites import report as rep
-            from mlsafety.monitors.suites.runner import prepare, run_suite
+            from mlsafety.suites import report as rep
+            from mlsafety.suites.runner import prepare, run_suite
 
             baseline = rep.load_baseline(self.suite)
             prepare(self.suite)
@@ -65,8 +65,8 @@ class SuiteCheck(pytest.Item):
         self.check_name = check_name
 
     def runtest(self) -> None:
-        from mlsafety.monitors.suites.report import failure_message
-        from mlsafety.monitors.suites.spec import SuiteError
+        from mlsafety.suites.report import failure_message
+        from mlsafety.suites.spec import SuiteError
 
         parent = self.parent
         assert isinstance(parent, SuiteFile)

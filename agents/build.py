@@ -1,0 +1,139 @@
+"""Building the pieces of a run from its :class:`~mlsafety.agents.config.TrainConfig`.
+
+The one place that turns a config into envs (training and evaluation forms), a conscience,
+shaping, and the policy class, so ``mlsafety train``, evaluation, DRRN and the regression
+suites build the same things the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from mlsafety.agents import conscience as c
+from mlsafety.agents.config import ALGOS, TrainConfig
+from mlsafety.agents.parliament import THEORIES, TheoryReward
+from mlsafety.agents.shaping import CMPS_POLICIES, algorithm_class, shape
+from mlsafety.agents.social import CollectiveReward, InequityAversion
+from mlsafety.envs import CATALOGUE
+from mlsafety.envs.text.choice import CommandChoice
+from mlsafety.multiagent import load_coop_module
+from mlsafety.sb3 import ParallelBatchVecEnv, make_sb3_vec_env
+from mlsafety.wrappers import SafetyStats
+
+
+def find_batch_class(env_id: str) -> Any:
+    """The ``<Name>Batch`` class of a cooperative env (in the module of its ``raw_env``)."""
+    raw = load_coop_module(env_id).raw_env
+    module = importlib.import_module(raw.__module__)
+    name = raw.__name__.removesuffix("Env") + "Batch"
+    batch = getattr(module, name, None)
+    if batch is None:
+        candidates = [v for k, v in vars(module).items() if k.endswith("Batch")]
+        if len(candidates) != 1:
+            raise LookupError(f"{env_id}: no batched class found in {module.__name__}")
+        batch = candidates[0]
+    return batch
+
+
+def make_text_env(env_id: str, **env_kwargs: Any) -> Any:
+    """A text scenario's SB3 form (logic backend unless ``backend`` is given)."""
+    env_kwargs = {"backend": "logic", **env_kwargs}
+    return CommandChoice(gym.make(env_id, **env_kwargs))
+
+
+def make_conscience(name: str) -> Any:
+    """``oracle`` (the env's own annotations), ``learned`` (the default command classifier),
+    ``context`` (the classifier that also reads the observation; trained on first use, some
+    minutes, then cached) or ``cost`` (the env as its own model, for non-text envs)."""
+    if name == "oracle":
+        return c.OracleConscience()
+    if name == "cost":
+        return c.CostConscience()
+    if name == "context":
+        return c.default_conscience(context=True)
+    return c.default_conscience()
+
+
+def policy_spec(config: TrainConfig) -> tuple[Any, dict[str, Any], type[BaseAlgorithm]]:
+    """The policy, its kwargs and the algorithm class for ``config`` (CMPS when shaping)."""
+    if config.conscience is None or config.shaping == "reward":
+        return "MlpPolicy", {}, ALGOS[config.algo]
+    algo: Any = config.algo
+    return (
+        CMPS_POLICIES[algo],
+        {"cmps_gamma": config.cmps_gamma},
+        algorithm_class(algo, config.shaping),
+    )
+
+
+def shaped_env(config: TrainConfig, env: Any) -> Any:
+    """``env`` shaped by the run's conscience as ``config`` says (reward and/or CMPS)."""
+    if config.conscience is None:
+        raise ValueError("shaped_env needs a config with a conscience")
+    shaped, _, _ = shape(
+        env,
+        make_conscience(config.conscience),
+        mode=config.shaping,
+        algo=config.algo,
+        weight=config.shaping_weight,
+        gamma=config.cmps_gamma,
+        threshold=config.threshold,
+        memo=config.conscience != "oracle",  # the oracle reads hidden state: no text memo
+    )
+    return shaped
+
+
+def make_training_env(config: TrainConfig) -> VecEnv:
+    """The SB3 ``VecEnv`` a run trains on (before the safety statistics and monitor)."""
+    n_envs = config.n_envs or 1
+    if config.multi_agent:
+        transform: Any = None
+        if config.reward == "collective":
+            transform = CollectiveReward()
+        elif config.inequity_aversion is not None:
+            alpha, beta = config.inequity_aversion
+            transform = InequityAversion(alpha=alpha, beta=beta)
+        batch = find_batch_class(config.env)(num_envs=n_envs, **config.env_kwargs)
+        return ParallelBatchVecEnv(batch, reward_transform=transform)
+    if config.family == "text" or config.conscience is not None or config.theory is not None:
+        kwargs = dict(config.env_kwargs)
+
+        def one() -> Any:
+            if config.family == "text":
+                env = make_text_env(config.env, **kwargs)
+            else:
+                env = gym.make(config.env, **kwargs)
+            if config.theory is not None:
+                env = TheoryReward(env, THEORIES[config.theory])
+            return shaped_env(config, env) if config.conscience is not None else env
+
+        venv = DummyVecEnv([one] * n_envs)
+        venv.seed(config.seed)
+        return venv
+    return make_sb3_vec_env(config.env, n_envs, **config.env_kwargs)
+
+
+def make_eval_env(
+    env_id: str, env_kwargs: dict[str, Any] | None = None, train_config: TrainConfig | None = None
+) -> tuple[Any, Any]:
+    """The env a trained policy is evaluated on, and its base (for action masks).
+
+    ``SafetyStats`` sits directly on the env, so the episode totals see the env's own reward,
+    not a shaped one; the run's conscience shaping (if it trained with one) goes outside it,
+    because the policy was trained on the shaped observation.
+    """
+    kwargs = dict(env_kwargs or {})
+    base: Any
+    if CATALOGUE[env_id].family == "text":
+        base = make_text_env(env_id, **kwargs)
+    else:
+        base = gym.make(env_id, **kwargs)
+    env: Any = SafetyStats(base)
+    if train_config is not None and train_config.conscience is not None:
+        env = shaped_env(train_config, env)
+    return env, base
