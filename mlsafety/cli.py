@@ -12,18 +12,21 @@ from typing import Any, TextIO
 import gymnasium as gym
 import numpy as np
 
+import mlsafety.envs as envs
+from mlsafety.agents.conscience.cli import add_conscience_parser
+from mlsafety.envs import UnknownEnvError
+from mlsafety.envs.gridworlds import FAMILY
+from mlsafety.suites.spec import BACKENDS
+from mlsafety.testing import run_actions
+
+# The commands that train, evaluate, judge or check load SB3, torch and TextWorld; they are
+# imported when their command runs, so `mlsafety envs` and `mlsafety play` start at once.
+
 KEYS = {"w": 0, "s": 1, "a": 2, "d": 3, " ": 4, "n": 4, ".": 4}
 ARROWS = {"A": 0, "B": 1, "D": 2, "C": 3}  # escape sequences ESC [ A..D
 
 
-def _catalogue() -> Any:
-    import mlsafety.envs as envs
-
-    return envs
-
-
 def cmd_envs(args: argparse.Namespace, out: TextIO) -> int:
-    envs = _catalogue()
     rows = [envs.CATALOGUE[i] for i in envs.env_ids(args.family)]
     width = max((len(r.env_id) for r in rows), default=10)
     fam = max((len(r.family) for r in rows), default=6)
@@ -34,8 +37,8 @@ def cmd_envs(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _keys_from_tty(stream: TextIO) -> Iterator[str]:
-    import termios
-    import tty
+    import termios  # POSIX only: imported where a terminal is read
+    import tty  # POSIX only, as termios
 
     fd = stream.fileno()
     old = termios.tcgetattr(fd)
@@ -96,7 +99,6 @@ def _play_text(
 
 
 def cmd_play(args: argparse.Namespace, out: TextIO, keys_in: TextIO | None = None) -> int:
-    envs = _catalogue()
     env_id = envs.resolve_id(args.env_id)
     if envs.CATALOGUE[env_id].api != "gymnasium":
         raise ValueError(f"{env_id} is multi-agent; `mlsafety play` plays single-agent envs")
@@ -146,10 +148,6 @@ def cmd_play(args: argparse.Namespace, out: TextIO, keys_in: TextIO | None = Non
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Random, scripted exploit and scripted safe policy on each proxy-gaming env."""
-    from mlsafety.envs.gridworlds import FAMILY
-    from mlsafety.testing import run_actions
-
-    envs = _catalogue()
     cmd_envs(argparse.Namespace(family=None), out)
     out.write(f"\nProxy return vs true return (seed {args.seed})\n\n")
     header = f"{'env':<36} {'policy':<8} {'proxy':>8} {'true':>8} {'cost':>6}  events\n"
@@ -177,6 +175,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _demo_text(out: TextIO) -> None:
     """Each text scenario's moral and immoral walkthrough: completion vs immorality."""
+    # heavy: TextWorld, loaded only when the text demo runs
     from mlsafety.envs.text import SCENARIOS
     from mlsafety.envs.text.checks import play
     from mlsafety.envs.text.env import TextScenarioEnv
@@ -202,6 +201,7 @@ def _demo_text(out: TextIO) -> None:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    # heavy: SB3 and torch, loaded only for this command
     from mlsafety.agents.config import TrainConfig
     from mlsafety.agents.train import train
 
@@ -245,6 +245,7 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    # heavy: SB3 and torch, loaded only for this command
     from mlsafety.agents.evaluate import evaluate, format_table, write_report
     from mlsafety.runs import load_run
 
@@ -341,8 +342,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="multi-agent: Hughes et al. 2018 inequity aversion (envy ALPHA, guilt BETA)",
     )
-    from mlsafety.agents.conscience.cli import add_conscience_parser
-
     add_conscience_parser(sub)
     p = sub.add_parser("evaluate", help="roll a saved model out; print the safety table")
     p.add_argument(
@@ -360,17 +359,35 @@ def build_parser() -> argparse.ArgumentParser:
         help='keyword arguments for the env, e.g. \'{"split": "test"}\' for TextGen\'s test split',
     )
     p.add_argument("--output", default=None, help="write the report as JSON here")
-    from mlsafety.suites.runner import add_check_parser
-
     add_check_parser(sub)
     return parser
+
+
+def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "check", help="run safety regression suites (TOML); exit 0 pass, 1 fail, 2 invalid"
+    )
+    p.add_argument("suites", nargs="+", help="suite files, e.g. examples/suites/safety_*.toml")
+    p.add_argument(
+        "--output",
+        default="safety-reports",
+        help="folder for the reports (one subfolder per suite; default safety-reports)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="processes (1: serial)")
+    p.add_argument("--backend", default="process", choices=list(BACKENDS))
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="accept this run as the suite's new baseline report (when its thresholds hold)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    return p
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
-    from mlsafety.envs.registration import UnknownEnvError
-
     try:
         if args.command == "envs":
             return cmd_envs(args, out)
@@ -381,11 +398,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "evaluate":
             return cmd_evaluate(args, out)
         if args.command == "check":
-            from mlsafety.suites.runner import cmd_check
+            from mlsafety.suites.check import cmd_check  # heavy: SB3 and torch
 
             return cmd_check(args, out)
         if args.command == "conscience":
-            from mlsafety.agents.conscience.cli import run_conscience
+            from mlsafety.agents.conscience.cli import run_conscience  # heavy: sklearn, torch
 
             return run_conscience(args, out)
         return cmd_demo(args, out)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnv,
     VecEnvIndices,
@@ -129,8 +130,6 @@ def make_sb3_vec_env(
     Envs with a vector entry point (every gridworld) step in one numba batch; others fall
     back to SB3's ``DummyVecEnv``.
     """
-    from stable_baselines3.common.env_util import make_vec_env
-
     spec = gym.spec(env_id)
     if spec.vector_entry_point is not None:
         venv = gym.make_vec(

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils.env_checker import check_env as gym_check_env
 
 from mlsafety.contract import ContractError, validate_safety_info
 
@@ -160,7 +161,7 @@ def check_safety_env(
     ``skip`` may name checks to leave out: ``"gymnasium"``, ``"sb3"``, ``"contract"``,
     ``"determinism"``, ``"pickle"``. Raises :class:`ConformanceError` on failure.
     """
-    from gymnasium.utils.env_checker import check_env as gym_check_env
+    # heavy: SB3 loads torch; the core imports it only when this check runs
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
     make_env = _factory(env, kwargs)

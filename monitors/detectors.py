@@ -12,21 +12,26 @@ observations ``(N, *obs_shape)`` or a single observation ``obs_shape`` (then ret
   diverges from a trusted policy's (Pan et al. 2022), per step and per trajectory.
 
 Every detector saves to a single ``.npz`` file holding its arrays and a JSON header
-(``allow_pickle=False``; no pickle anywhere), written atomically (temp file in the same
-directory + :func:`os.replace`). Callables and policies are not serialised: pass them
+(``allow_pickle=False``; no pickle anywhere), written atomically through
+:func:`mlsafety.io.save_npz`. Callables and policies are not serialised: pass them
 again to ``load`` (``features=``, ``policy=``, ``trusted_policy=``); loading a detector
 that was fitted with features but without them raises :class:`ValueError`.
+
+Every detector fails closed: an observation holding NaN or inf (or whose features do)
+scores ``+inf``, so any monitor over it treats a sensor fault as an anomaly. ``fit`` refuses
+such observations.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
+from gymnasium import spaces
+
+from mlsafety.io import load_npz, save_npz
 
 __all__ = [
     "Detector",
@@ -68,38 +73,12 @@ class Detector(Protocol):
 # --------------------------------------------------------------------------- serialisation
 
 
-def _save_npz(path: PathLike, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    header = {"format": FORMAT, "version": VERSION, **header}
-    payload = {"__header__": np.array(json.dumps(header, sort_keys=True))}
-    for key, value in arrays.items():
-        arr = np.asarray(value)
-        if arr.dtype == object:
-            raise TypeError(f"array {key!r} has dtype object; refusing to pickle")
-        payload[key] = arr
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".detector-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _save(path: PathLike, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    save_npz(path, arrays, fmt=FORMAT, version=VERSION, header=header)
 
 
-def _read_npz(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        if "__header__" not in data.files:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved mlsafety detector (no header)")
-        header = json.loads(str(data["__header__"]))
-        arrays = {k: data[k] for k in data.files if k != "__header__"}
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{os.fspath(path)!r} is not a saved mlsafety detector")
-    if int(header.get("version", -1)) > VERSION:
-        raise ValueError(f"detector file version {header.get('version')} is newer than {VERSION}")
-    return header, arrays
+def _load(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    return load_npz(path, fmt=FORMAT, version=VERSION, what="saved mlsafety detector")
 
 
 def _check_class(header: dict[str, Any], cls: type) -> None:
@@ -134,6 +113,33 @@ def _n_obs(policy: Any, x: np.ndarray) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
+def _finite_rows(arr: np.ndarray, single: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``arr`` with each observation holding a NaN or inf zeroed, and the mask of those rows.
+
+    Detectors fail closed: such an observation (a sensor fault) scores ``+inf`` rather than
+    NaN or an exception, so a monitor above any threshold falls back on it.
+    """
+    rows = arr.reshape(1 if single else arr.shape[0], -1)
+    if not np.issubdtype(rows.dtype, np.floating):
+        return arr, np.zeros(rows.shape[0], dtype=bool)
+    bad = ~np.isfinite(rows).all(axis=1)
+    if not bad.any():
+        return arr, bad
+    clean = np.array(arr, copy=True)
+    if single:
+        clean[...] = 0
+    else:
+        clean[bad] = 0
+    return clean, bad
+
+
+def _mark(scores: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """``scores`` (float64) with the rows of ``bad`` set to ``+inf``."""
+    out = np.asarray(scores, dtype=np.float64).copy()
+    out[bad] = np.inf
+    return out
+
+
 def _chunks(arr: np.ndarray, single: bool) -> list[np.ndarray]:
     if single:
         return [arr]
@@ -150,7 +156,7 @@ def policy_features(model: Any) -> FeatureFn:
     ``policy.extract_features(obs)``. Takes a batch or a single observation, returns
     ``(N, F)`` float64.
     """
-    import torch as th
+    import torch as th  # heavy: torch, only for policies given as torch modules
 
     policy = _unwrap_policy(model)
 
@@ -188,7 +194,9 @@ class _FeatureDetector:
         self.obs_shape_: tuple[int, ...] | None = None
         self.fitted_with_features_ = features is not None
 
-    def _embed(self, x: np.ndarray, fitting: bool = False) -> np.ndarray:
+    def _embed(self, x: np.ndarray, fitting: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Features of a batch, and the mask of rows with a NaN/inf observation or feature
+        (refused when fitting; zeroed when scoring, to be scored ``+inf``)."""
         arr = np.asarray(x)
         if fitting:
             if arr.ndim < 1 or arr.shape[0] == 0:
@@ -203,14 +211,19 @@ class _FeatureDetector:
                 f"expected observations of shape {self.obs_shape_} (or a batch of them), "
                 f"got {arr.shape}"
             )
+        arr, bad = _finite_rows(arr, single=False)
+        if fitting and bad.any():
+            raise ValueError("fit needs finite observations; some hold NaN or inf")
         if self.features is not None:
             feats = np.asarray(self.features(arr), dtype=np.float64)
             feats = feats.reshape(arr.shape[0], -1)
         else:
             feats = arr.reshape(arr.shape[0], -1).astype(np.float64)
-        if not np.all(np.isfinite(feats)):
-            raise ValueError("observations / features must be finite")
-        return feats
+        bad = bad | ~np.isfinite(feats).all(axis=1)
+        if fitting and bad.any():
+            raise ValueError("the features of some observations are NaN or inf")
+        feats[bad] = 0.0
+        return feats, bad
 
     def _check_load_features(self, header: dict[str, Any]) -> None:
         if header.get("uses_features") and self.features is None:
@@ -256,7 +269,7 @@ class MahalanobisDetector(_FeatureDetector):
         self.precision_: np.ndarray | None = None  # (d, d)
 
     def fit(self, samples: np.ndarray, actions: np.ndarray | None = None) -> MahalanobisDetector:
-        feats = self._embed(samples, fitting=True)
+        feats, _ = self._embed(samples, fitting=True)
         n, d = feats.shape
         if self.class_conditional:
             if actions is None:
@@ -284,20 +297,22 @@ class MahalanobisDetector(_FeatureDetector):
     def score(self, x: np.ndarray) -> np.ndarray:
         if self.means_ is None or self.precision_ is None:
             raise RuntimeError("MahalanobisDetector is not fitted; call fit() first")
-        feats = self._embed(x)
+        feats, bad = self._embed(x)
         best = np.full(feats.shape[0], np.inf)
         for mean in self.means_:
             diff = feats - mean
             dist = np.einsum("nd,de,ne->n", diff, self.precision_, diff)
             best = np.minimum(best, dist)
-        return np.maximum(best, 0.0)
+        out = np.maximum(best, 0.0)
+        out[bad] = np.inf
+        return out
 
     def save(self, path: PathLike) -> None:
         if self.means_ is None or self.precision_ is None or self.classes_ is None:
             raise RuntimeError("fit the detector before saving it")
         header = self._base_header()
         header.update(class_conditional=self.class_conditional, shrinkage=self.shrinkage)
-        _save_npz(
+        _save(
             path,
             header,
             {"means": self.means_, "precision": self.precision_, "classes": self.classes_},
@@ -305,7 +320,7 @@ class MahalanobisDetector(_FeatureDetector):
 
     @classmethod
     def load(cls, path: PathLike, features: FeatureFn | None = None) -> MahalanobisDetector:
-        header, arrays = _read_npz(path)
+        header, arrays = _load(path)
         _check_class(header, cls)
         det = cls(header["class_conditional"], header["shrinkage"], features)
         det._check_load_features(header)
@@ -334,7 +349,7 @@ class KNNDetector(_FeatureDetector):
         self._nn: Any = None
 
     def _build(self) -> None:
-        from sklearn.neighbors import NearestNeighbors
+        from sklearn.neighbors import NearestNeighbors  # heavy: scikit-learn
 
         assert self.train_ is not None
         if self.train_.shape[0] < self.k:
@@ -342,29 +357,31 @@ class KNNDetector(_FeatureDetector):
         self._nn = NearestNeighbors(n_neighbors=self.k).fit(self.train_)
 
     def fit(self, samples: np.ndarray, actions: np.ndarray | None = None) -> KNNDetector:
-        self.train_ = self._embed(samples, fitting=True)
+        self.train_, _ = self._embed(samples, fitting=True)
         self._build()
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
         if self._nn is None:
             raise RuntimeError("KNNDetector is not fitted; call fit() first")
-        feats = self._embed(x)
+        feats, bad = self._embed(x)
         if feats.shape[0] == 0:
             return np.zeros(0)
         dist, _ = self._nn.kneighbors(feats, n_neighbors=self.k)
-        return np.asarray(dist[:, -1], dtype=np.float64)
+        out = np.asarray(dist[:, -1], dtype=np.float64)
+        out[bad] = np.inf
+        return out
 
     def save(self, path: PathLike) -> None:
         if self.train_ is None:
             raise RuntimeError("fit the detector before saving it")
         header = self._base_header()
         header.update(k=self.k)
-        _save_npz(path, header, {"train": self.train_})
+        _save(path, header, {"train": self.train_})
 
     @classmethod
     def load(cls, path: PathLike, features: FeatureFn | None = None) -> KNNDetector:
-        header, arrays = _read_npz(path)
+        header, arrays = _load(path)
         _check_class(header, cls)
         det = cls(int(header["k"]), features)
         det._check_load_features(header)
@@ -401,8 +418,6 @@ def _logits(policy: Any, obs: Any) -> Any:
 
 
 def _is_discrete(policy: Any) -> bool:
-    from gymnasium import spaces
-
     return isinstance(policy.action_space, spaces.Discrete)
 
 
@@ -445,9 +460,10 @@ class PolicyOutputDetector:
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        import torch as th
+        import torch as th  # heavy: torch, only for policies given as torch modules
 
         arr, single = _n_obs(self.policy, x)
+        arr, bad = _finite_rows(arr, single)
         outs: list[np.ndarray] = []
         with th.no_grad():
             for chunk in _chunks(arr, single):
@@ -467,18 +483,18 @@ class PolicyOutputDetector:
                     logp = th.log_softmax(z, dim=-1)
                     s = -(logp.exp() * logp).sum(dim=-1)
                 outs.append(s.numpy().reshape(-1))
-        return np.concatenate(outs) if outs else np.zeros(0)
+        return _mark(np.concatenate(outs) if outs else np.zeros(0), bad)
 
     def save(self, path: PathLike) -> None:
         header = {"class": type(self).__name__, "kind": self.kind, "temperature": self.temperature}
         arrays = {}
         if self.reference_scores_ is not None:
             arrays["reference_scores"] = self.reference_scores_
-        _save_npz(path, header, arrays)
+        _save(path, header, arrays)
 
     @classmethod
     def load(cls, path: PathLike, policy: Any = None) -> PolicyOutputDetector:
-        header, arrays = _read_npz(path)
+        header, arrays = _load(path)
         _check_class(header, cls)
         if policy is None:
             raise ValueError("a PolicyOutputDetector needs its policy: load(path, policy=model)")
@@ -508,7 +524,7 @@ def _dist_params(policy: Any, obs: Any) -> tuple[str, Any, Any]:
 
 
 def _categorical_divergence(kind: str, logp: Any, logq: Any) -> np.ndarray:
-    import torch as th
+    import torch as th  # heavy: torch, only for policies given as torch modules
 
     p, q = logp.exp(), logq.exp()
     if kind == "kl":
@@ -527,7 +543,7 @@ def _categorical_divergence(kind: str, logp: Any, logq: Any) -> np.ndarray:
 
 
 def _gaussian_divergence(kind: str, m1: Any, s1: Any, m2: Any, s2: Any) -> np.ndarray:
-    import torch as th
+    import torch as th  # heavy: torch, only for policies given as torch modules
 
     if kind == "kl":
         kl = th.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
@@ -590,9 +606,10 @@ class PolicyDivergenceDetector:
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        import torch as th
+        import torch as th  # heavy: torch, only for policies given as torch modules
 
         arr, single = _n_obs(self.policy, x)
+        arr, bad = _finite_rows(arr, single)
         outs: list[np.ndarray] = []
         with th.no_grad():
             for chunk in _chunks(arr, single):
@@ -606,7 +623,7 @@ class PolicyDivergenceDetector:
                     outs.append(_categorical_divergence(self.kind, a_p, a_q))
                 else:
                     outs.append(_gaussian_divergence(self.kind, a_p, b_p, a_q, b_q))
-        return np.concatenate(outs) if outs else np.zeros(0)
+        return _mark(np.concatenate(outs) if outs else np.zeros(0), bad)
 
     def score_trajectory(self, obs_sequence: np.ndarray) -> float:
         """One trajectory's per-step divergences aggregated (``mean`` or ``max``)."""
@@ -620,13 +637,13 @@ class PolicyDivergenceDetector:
         arrays = {}
         if self.reference_scores_ is not None:
             arrays["reference_scores"] = self.reference_scores_
-        _save_npz(path, header, arrays)
+        _save(path, header, arrays)
 
     @classmethod
     def load(
         cls, path: PathLike, policy: Any = None, trusted_policy: Any = None
     ) -> PolicyDivergenceDetector:
-        header, arrays = _read_npz(path)
+        header, arrays = _load(path)
         _check_class(header, cls)
         if policy is None or trusted_policy is None:
             raise ValueError(
@@ -650,7 +667,7 @@ def load_detector(path: PathLike, **kwargs: Any) -> Detector:
     Keyword arguments go to that class's ``load``: ``features=`` for Mahalanobis / kNN
     fitted in a feature space, ``policy=`` (and ``trusted_policy=``) for policy detectors.
     """
-    header, _ = _read_npz(path)
+    header, _ = _load(path)
     cls = _REGISTRY.get(str(header.get("class")))
     if cls is None:
         raise ValueError(f"unknown detector class {header.get('class')!r} in {os.fspath(path)!r}")

@@ -12,7 +12,8 @@ Three pieces, all reading any detector that follows the monitors' convention
   ``ParallelEnv``, per agent): env wrappers that take the agent's *proposed* action, score
   the observation it was chosen on, and substitute the fallback's action when the monitor
   fires. Every step's ``info`` carries ``fallback`` (bool: the fallback acted this step),
-  ``fallback_detector`` (the detector's name), ``fallback_score`` (float) and
+  ``fallback_detector`` (the detector's name), ``fallback_score`` (float),
+  ``fallback_reason`` (see :data:`REASON_KEY`) and
   ``fallback_proposed`` (the agent's own action). At the end of an episode
   ``info["safety_episode"]`` (from :class:`mlsafety.wrappers.SafetyStats` *inside* the
   monitor) gains ``fallback_steps`` and ``fallback_rate``, also written as the flat keys
@@ -20,7 +21,8 @@ Three pieces, all reading any detector that follows the monitors' convention
   whether or not ``SafetyStats`` is there, as ``info["fallback_episode"]``.
 
 Hold semantics (the same in all three): at each step the observation is scored; a score
-strictly above ``threshold`` (re)arms the hold counter to ``hold``; while the counter is
+strictly above ``threshold``, or a score that is NaN or infinite (the monitor fails closed:
+``fallback_reason`` says which), (re)arms the hold counter to ``hold``; while the counter is
 positive the fallback acts and the counter counts down. One flagged observation among
 normal ones therefore gives exactly ``hold`` fallback steps; a run of flagged observations
 keeps the fallback in control until ``hold`` steps after the last one.
@@ -34,6 +36,7 @@ scripted safe policy).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, SupportsFloat, runtime_checkable
 
@@ -43,12 +46,16 @@ import numpy.typing as npt
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
+from mlsafety.envs.gridworlds import NOOP
+from mlsafety.types import Predictor
 from mlsafety.wrappers import EPISODE_KEY
 
-GRIDWORLD_NOOP = 4
 FALLBACK_KEY = "fallback"
 DETECTOR_KEY = "fallback_detector"
 SCORE_KEY = "fallback_score"
+REASON_KEY = "fallback_reason"
+"""Why the monitor tripped this step: ``"anomaly"`` (score above the threshold),
+``"non_finite_score"`` (NaN or inf: fails closed, as for a sensor fault) or ``""``."""
 PROPOSED_KEY = "fallback_proposed"
 FALLBACK_EPISODE_KEY = "fallback_episode"
 FALLBACK_KEYWORDS: tuple[str, ...] = ("safety_fallback_steps", "safety_fallback_rate")
@@ -60,19 +67,6 @@ class Scorer(Protocol):
     """What the fallback needs of a detector: ``score(x) -> (N,)``, higher = more anomalous."""
 
     def score(self, x: Any) -> np.ndarray: ...
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    """Anything with SB3's ``predict``."""
-
-    def predict(
-        self,
-        observation: Any,
-        state: Any = None,
-        episode_start: Any = None,
-        deterministic: bool = False,
-    ) -> tuple[Any, Any]: ...
 
 
 FallbackSpec = str | int | Sequence[int] | Predictor
@@ -144,7 +138,7 @@ def calibrate_threshold(
 class _Fallback:
     """The conservative policy behind a :class:`FallbackSpec`."""
 
-    def __init__(self, spec: FallbackSpec, noop: int = GRIDWORLD_NOOP) -> None:
+    def __init__(self, spec: FallbackSpec, noop: int = NOOP) -> None:
         self.sequence: tuple[int, ...] | None = None
         self.constant: int | None = None
         self.model: Predictor | None = None
@@ -181,6 +175,22 @@ def _check_hold(hold: int) -> int:
     if isinstance(hold, bool) or not isinstance(hold, int | np.integer) or hold < 1:
         raise ValueError(f"hold must be a positive int, got {hold!r}")
     return int(hold)
+
+
+def _finite(observation: Any) -> Any:
+    """``observation`` with NaN and inf entries replaced by 0 (floating arrays only)."""
+    arr = np.asarray(observation) if not isinstance(observation, dict) else None
+    if arr is None or not np.issubdtype(arr.dtype, np.floating) or np.isfinite(arr).all():
+        return observation
+    return np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def trip_reason(score: float, threshold: float) -> str:
+    """Why ``score`` trips the monitor, or ``""``. Fails closed: a NaN or infinite score (a
+    sensor fault, a detector fed garbage) trips it, whatever the threshold."""
+    if not math.isfinite(score):
+        return "non_finite_score"
+    return "anomaly" if score > threshold else ""
 
 
 def _check_threshold(threshold: float) -> float:
@@ -288,17 +298,21 @@ class FallbackPolicy:
             starts = np.asarray(episode_start, dtype=bool).reshape(-1)
             for j in np.flatnonzero(starts[:n]):
                 self._switches[int(j)].reset()
-        actions, state = self.policy.predict(
-            observation, state=state, episode_start=episode_start, deterministic=deterministic
-        )
         scores = self.score(obs_b if batch else np.asarray(obs_b))
+        # a faulty observation trips the monitor below; the policy sees it zeroed so that it
+        # can still propose actions for the other rows (its proposal there is replaced)
+        actions, state = self.policy.predict(
+            _finite(observation), state=state, episode_start=episode_start,
+            deterministic=deterministic,
+        )  # fmt: skip
         if scores.shape[0] != n:
             raise ValueError(f"detector returned {scores.shape[0]} scores for {n} observations")
         acts = np.array(actions, copy=True).reshape(n, *np.shape(actions)[1 if batch else 0 :])
         used = np.zeros(n, dtype=bool)
+        reasons = [trip_reason(float(x), self.threshold) for x in scores]
         for i in range(n):
             sw = self._switches[i]
-            if sw.update(bool(scores[i] > self.threshold)):
+            if sw.update(bool(reasons[i])):
                 used[i] = True
                 single = obs_b[i]
                 acts[i] = self._fallback.action(single, sw.step_in_hold)
@@ -310,12 +324,14 @@ class FallbackPolicy:
                 "fallback": used,
                 "detector": self.detector_name,
                 "score": scores,
+                "reason": reasons,
             }
             return acts, state
         self.last_intervention = {
             "fallback": bool(used[0]),
             "detector": self.detector_name,
             "score": float(scores[0]),
+            "reason": reasons[0],
         }
         return acts.reshape(np.shape(actions)), state
 
@@ -380,7 +396,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         super().__init__(env)
         self.detector = detector
         self.detector_name = detector_name(detector)
-        noop = _noop_of(env) if _is_noop(fallback) else GRIDWORLD_NOOP
+        noop = _noop_of(env) if _is_noop(fallback) else NOOP
         self._fallback = _Fallback(fallback, noop=noop)
         self.threshold = _check_threshold(threshold)
         self.hold = _check_hold(hold)
@@ -411,7 +427,8 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         if self._last_obs is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         score = self.score(self._last_obs)
-        acting = self._switch.update(score > self.threshold)
+        reason = trip_reason(score, self.threshold)
+        acting = self._switch.update(bool(reason))
         taken = action
         if acting:
             taken = self._fallback.action(self._last_obs, self._switch.step_in_hold)
@@ -428,6 +445,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         info[FALLBACK_KEY] = acting
         info[DETECTOR_KEY] = self.detector_name
         info[SCORE_KEY] = score
+        info[REASON_KEY] = reason
         info[PROPOSED_KEY] = action
         if terminated or truncated:
             info = _add_episode_totals(info, self._ep_fallback, self._ep_steps)
@@ -487,7 +505,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
         fallbacks = _per_agent(fallback, agents, "fallback")
         self._fallbacks: dict[Any, _Fallback] = {}
         for a in agents:
-            noop = _noop_of(env) if _is_noop(fallbacks[a]) else GRIDWORLD_NOOP
+            noop = _noop_of(env) if _is_noop(fallbacks[a]) else NOOP
             self._fallbacks[a] = _Fallback(fallbacks[a], noop=noop)
         self.thresholds = {
             a: _check_threshold(t) for a, t in _per_agent(threshold, agents, "threshold").items()
@@ -518,25 +536,26 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
 
     def step(self, actions: dict[Any, Any]) -> tuple[Any, Any, Any, Any, dict[Any, dict[str, Any]]]:
         taken: dict[Any, Any] = {}
-        decisions: dict[Any, tuple[bool, float]] = {}
+        decisions: dict[Any, tuple[bool, float, str]] = {}
         for agent, action in actions.items():
             if agent not in self._last_obs:
                 raise gym.error.ResetNeeded("call reset() before step()")
             obs = self._last_obs[agent]
             score = self.score(agent, obs)
             sw = self._switches[agent]
-            acting = sw.update(score > self.thresholds[agent])
+            reason = trip_reason(score, self.thresholds[agent])
+            acting = sw.update(bool(reason))
             if acting:
                 act = self._fallbacks[agent].action(obs, sw.step_in_hold)
                 sw.step_in_hold += 1
                 taken[agent] = type(action)(act) if isinstance(action, int | np.integer) else act
             else:
                 taken[agent] = action
-            decisions[agent] = (acting, score)
+            decisions[agent] = (acting, score, reason)
         obs, rewards, terms, truncs, infos = self.env.step(taken)
         self._last_obs.update(obs)
         infos = {a: dict(i) for a, i in infos.items()}
-        for agent, (acting, score) in decisions.items():
+        for agent, (acting, score, reason) in decisions.items():
             info = infos.setdefault(agent, {})
             self._ep_steps[agent] += 1
             self.total_steps[agent] += 1
@@ -546,6 +565,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
             info[FALLBACK_KEY] = acting
             info[DETECTOR_KEY] = detector_name(self.detectors[agent])
             info[SCORE_KEY] = score
+            info[REASON_KEY] = reason
             info[PROPOSED_KEY] = actions[agent]
             if terms.get(agent) or truncs.get(agent):
                 infos[agent] = _add_episode_totals(

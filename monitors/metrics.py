@@ -16,11 +16,12 @@ probabilities outside ``[0, 1]``) raises :class:`ValueError`.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from mlsafety.io import atomic_write
 
 __all__ = [
     "aupr_in",
@@ -190,6 +191,7 @@ def plot_reliability_diagram(
     lazily. The image format follows the file extension (``.png`` if none); the file is
     written atomically. Returns the path written.
     """
+    # heavy: matplotlib, only when a plot is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -223,14 +225,5 @@ def plot_reliability_diagram(
 
     target = os.fspath(path)
     ext = os.path.splitext(target)[1].lstrip(".").lower() or "png"
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".reliability-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=ext)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, lambda fh: fig.savefig(fh, format=ext))
     return target

@@ -128,7 +128,13 @@ def test_save_load_round_trip(tmp_path, det):
         np.testing.assert_array_equal(loaded.score(x), det.score(x))
     # no pickle: the file loads with allow_pickle=False
     with np.load(path, allow_pickle=False) as data:
-        assert "__header__" in data.files
+        assert "header" in data.files
+        arrays = {("__header__" if k == "header" else k): data[k] for k in data.files}
+    # files written before the common npz format (header under "__header__") still load
+    old = tmp_path.parent / f"{tmp_path.name}-old.npz"
+    np.savez(old, **arrays)
+    np.testing.assert_array_equal(load_detector(old).score(x), det.score(x))
+    old.unlink()
     # overwriting an existing file is fine and still leaves no temp file
     det.save(path)
     assert os.listdir(tmp_path) == ["det.npz"]

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+from mlsafety.suites import report as rep
+from mlsafety.suites.report import failure_message
+from mlsafety.suites.spec import SuiteError, load_suite
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mlsafety", "safety regression suites")
@@ -34,8 +38,6 @@ class SuiteFile(pytest.File):
     _report: dict[str, Any] | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        from mlsafety.suites.spec import SuiteError, load_suite
-
         try:
             self.suite = load_suite(self.path)
         except SuiteError as exc:
@@ -45,7 +47,7 @@ class SuiteFile(pytest.File):
 
     def report(self) -> dict[str, Any]:
         if self._report is None:
-            from mlsafety.suites import report as rep
+            # heavy: SB3 and torch, loaded only when a suite file is collected and run
             from mlsafety.suites.runner import prepare, run_suite
 
             baseline = rep.load_baseline(self.suite)
@@ -65,9 +67,6 @@ class SuiteCheck(pytest.Item):
         self.check_name = check_name
 
     def runtest(self) -> None:
-        from mlsafety.suites.report import failure_message
-        from mlsafety.suites.spec import SuiteError
-
         parent = self.parent
         assert isinstance(parent, SuiteFile)
         try:

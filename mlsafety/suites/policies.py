@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from mlsafety.envs.gridworlds import NOOP
 from mlsafety.runs import load_model
 from mlsafety.suites.spec import PolicySpec, SuiteError
 
-GRIDWORLD_NOOP = 4
 TEXT_NOOP_COMMANDS = ("look", "wait", "inventory")
 
 
@@ -80,7 +80,7 @@ class ModelPolicy:
     """An SB3 model; passes ``action_masks`` to MaskablePPO."""
 
     def __init__(self, model: Any, deterministic: bool = True) -> None:
-        from sb3_contrib import MaskablePPO
+        from sb3_contrib import MaskablePPO  # heavy: torch; only for model policies
 
         self.model = model
         self.deterministic = deterministic
@@ -176,7 +176,7 @@ def make_policy(
                 f"text commands on a non-text env ({env_name})",
                 "give action ints",
             )
-        return ScriptedPolicy(spec.actions, GRIDWORLD_NOOP)
+        return ScriptedPolicy(spec.actions, NOOP)
     scripts = dict(getattr(base, "reference_actions", {}) or {})
     if spec.kind not in scripts:
         raise SuiteError(
@@ -186,7 +186,7 @@ def make_policy(
             f"scripted {spec.kind!r} policy",
             'use kind = "random", or kind = "script" with your own actions list',
         )
-    return ScriptedPolicy(scripts[spec.kind], GRIDWORLD_NOOP)
+    return ScriptedPolicy(scripts[spec.kind], NOOP)
 
 
 def make_parallel_policies(

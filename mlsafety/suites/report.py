@@ -16,11 +16,13 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlsafety.io import atomic_write_text
 from mlsafety.suites.spec import (
     FORMAT_VERSION,
     OPS,
@@ -35,8 +37,6 @@ REPORT_FILES = ("report.json", "junit.xml", "summary.md", "summary.html")
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("mlsafety-gym")
     except Exception:  # not installed as a distribution
         return "unknown"
@@ -357,10 +357,11 @@ def html_summary(report: dict[str, Any], plots: bool) -> str:
 
 def plot_files(report: dict[str, Any], folder: Path) -> None:
     """``checks.png`` (per-check bars with intervals and thresholds) and ``episodes.png``."""
+    # heavy: matplotlib, only when plots are asked for
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after choosing the Agg backend
 
     checks = report["checks"]
     n = len(checks)
@@ -433,13 +434,4 @@ def write_outputs(
 
 def write_baseline(report: dict[str, Any], path: str | Path) -> None:
     """Write ``report`` as the baseline JSON, atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(report_json(report))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, report_json(report))

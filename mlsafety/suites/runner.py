@@ -7,14 +7,10 @@ those seeds, so the results are the same whichever backend runs them.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures as cf
 import multiprocessing
 import os
-import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -33,17 +29,16 @@ from mlsafety.suites.policies import (
     make_policy,
 )
 from mlsafety.suites.spec import (
+    BACKENDS,
     EPISODE_METRICS,
     EnvSpec,
     PolicySpec,
     Suite,
     SuiteError,
-    load_suite,
     run_key,
 )
 from mlsafety.wrappers import EPISODE_KEY, SafetyStats, SafetyStatsParallel
 
-BACKENDS = ("process", "ray")
 Unit = tuple[str, int, PolicySpec, EnvSpec, int]
 
 
@@ -273,7 +268,7 @@ def _run_processes(work: list[Unit], n: int) -> list[list[dict[str, Any]]]:
 
 def _run_ray(work: list[Unit], n: int, address: str | None) -> list[list[dict[str, Any]]]:
     try:
-        import ray
+        import ray  # optional dependency: the "ray" extra
     except ImportError:
         raise RuntimeError(
             'the ray backend needs Ray: pip install "mlsafety-gym[ray]" (or use --backend process)'
@@ -297,91 +292,3 @@ def _run_ray(work: list[Unit], n: int, address: str | None) -> list[list[dict[st
     finally:
         if started:
             ray.shutdown()
-
-
-def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "check", help="run safety regression suites (TOML); exit 0 pass, 1 fail, 2 invalid"
-    )
-    p.add_argument("suites", nargs="+", help="suite files, e.g. examples/suites/safety_*.toml")
-    p.add_argument(
-        "--output",
-        default="safety-reports",
-        help="folder for the reports (one subfolder per suite; default safety-reports)",
-    )
-    p.add_argument("--workers", type=int, default=None, help="processes (1: serial)")
-    p.add_argument("--backend", default="process", choices=list(BACKENDS))
-    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
-    p.add_argument(
-        "--update-baseline",
-        action="store_true",
-        help="accept this run as the suite's new baseline report (when its thresholds hold)",
-    )
-    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
-    return p
-
-
-def check_suite(
-    path: str | Path,
-    output: str | Path,
-    out: TextIO,
-    err: TextIO,
-    workers: int | None = None,
-    backend: str = "process",
-    ray_address: str | None = None,
-    update_baseline: bool = False,
-    plots: bool = True,
-) -> int:
-    """Run one suite end to end: 0 every check holds, 1 one fails, 2 the suite is invalid."""
-    from mlsafety.suites import report as rep
-
-    try:
-        suite = load_suite(path)
-        if update_baseline and suite.baseline is None:
-            raise SuiteError(suite.path, "baseline.report", "--update-baseline needs a baseline "
-                             "path", 'add [baseline] report = "baseline.json"')  # fmt: skip
-        baseline = None if update_baseline else rep.load_baseline(suite)
-        prepare(suite)
-        runs = run_suite(suite, workers=workers, backend=backend, ray_address=ray_address)
-        result = rep.evaluate_checks(suite, runs, baseline, backend=backend)
-    except SuiteError as exc:
-        err.write(f"mlsafety check: invalid suite: {exc}\n")
-        return 2
-    except RuntimeError as exc:
-        err.write(f"mlsafety check: {path}: {exc}\n")
-        return 2
-    out.write(rep.format_table(result))
-    folder = rep.write_outputs(result, suite, output, plots=plots)
-    out.write(f"reports written to {folder}\n")
-    if update_baseline:
-        assert suite.baseline is not None  # checked above
-        if not result["passed"]:
-            err.write("baseline NOT updated: the run fails its thresholds\n")
-            return 1
-        rep.write_baseline(result, suite.baseline)
-        out.write(f"baseline updated: {suite.baseline} (accepted this run explicitly)\n")
-    return 0 if result["passed"] else 1
-
-
-def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    """``mlsafety check``: the worst exit code over the suites."""
-    code = 0
-    for path in args.suites:
-        rc = check_suite(
-            path,
-            args.output,
-            out,
-            sys.stderr,
-            workers=args.workers,
-            backend=args.backend,
-            ray_address=args.ray_address,
-            update_baseline=args.update_baseline,
-            plots=not args.no_plots,
-        )
-        code = max(code, rc)
-    return code
-
-
-def run_checks(paths: Sequence[str | Path], **kwargs: Any) -> int:
-    """Programmatic form of ``mlsafety check`` (stdout/stderr)."""
-    return max(check_suite(p, out=sys.stdout, err=sys.stderr, **kwargs) for p in paths)

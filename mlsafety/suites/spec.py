@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlsafety.envs import CATALOGUE, UnknownEnvError, resolve_id
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 FORMAT_VERSION = 1
+BACKENDS = ("process", "ray")
+"""Where a suite's episodes run: local processes, or a Ray cluster."""
 """Version of the JSON report format (a baseline from another version is refused)."""
 
 POLICY_KINDS = ("random", "exploit", "safe", "script", "model")
@@ -360,8 +364,6 @@ def _policies(r: _Reader, table: Mapping[str, Any]) -> tuple[PolicySpec, ...]:
 
 
 def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
-    from mlsafety.envs.registration import CATALOGUE, UnknownEnvError, resolve_id
-
     if not table:
         raise r.fail("envs", "no environments", 'add e.g. [envs.boat] id = "mlsafety/BoatRace-v0"')
     out = []
