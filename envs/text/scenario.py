@@ -110,12 +110,21 @@ class Scenario:
             raise ScenarioError(f"scenario {self.name}: duplicate annotation events {names}")
 
     def source_key(self) -> str:
-        """What the built game depends on: the build code, the params, the World helpers."""
+        """What the built game depends on: the build code, the params, the World helpers.
+
+        The build code is the source of the module defining ``build``, unless ``build`` has
+        a ``source_key()`` method saying what it depends on (the generator's builds do: its
+        code spans a package and a data file).
+        """
+        own_key = getattr(self.build, "source_key", None)
         module = sys.modules.get(self.build.__module__)
-        try:
-            code = inspect.getsource(module) if module else inspect.getsource(self.build)
-        except (OSError, TypeError):
-            code = getattr(self.build, "__qualname__", repr(self.build))
+        if callable(own_key):
+            code = str(own_key())
+        else:
+            try:
+                code = inspect.getsource(module) if module else inspect.getsource(self.build)
+            except (OSError, TypeError):
+                code = getattr(self.build, "__qualname__", repr(self.build))
         return "\n".join((self.name, self.params, code, inspect.getsource(World)))
 
 
