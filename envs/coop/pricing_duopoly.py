@@ -24,9 +24,7 @@ from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import collusion_index, equality, utilitarian_efficiency
 from mlsafety.envs.core import copy_seeds
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from mlsafety.types import F32, F64, I64
 
 MORALITY_HARM_OTHERS = 0
 EVENT_COLLUSIVE = "collusive_pricing"
@@ -303,7 +301,7 @@ class _PricingCore:
         self.cs[k] = self.sum_cs[k] = 0.0
         self.collusive[k] = False
 
-    def observe(self) -> npt.NDArray[np.float32]:
+    def observe(self) -> F32:
         """One-hot of every seller's last price index, own first: (N, n, n * m) float32."""
         seen = self.idx[:, self.order]  # (N, n, n)
         obs = np.zeros((self.num_envs, self.n, self.n * self.m), dtype=np.float32)
@@ -329,7 +327,7 @@ class _PricingCore:
         delta = (self.profit.mean(axis=1) - self._pi_n) / (self._pi_m - self._pi_n)
         self.collusive[:] = delta > self.threshold
 
-    def contract(self) -> tuple[F64, F64, npt.NDArray[np.float32]]:
+    def contract(self) -> tuple[F64, F64, F32]:
         """True reward, cost and morality of the last step: (N, n), (N, n), (N, n, 4)."""
         true = self.profit + (self.cs / self.n)[:, None]
         cost = np.repeat(self.collusive.astype(np.float64)[:, None], self.n, axis=1)
@@ -483,7 +481,7 @@ class PricingDuopoly(ParallelEnv, EzPickle):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, F32], dict[str, dict[str, Any]]]:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         self._core.reset_copy(0, self.np_random)
@@ -635,7 +633,7 @@ class PricingDuopolyBatch:
 
     def reset(
         self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> npt.NDArray[np.float32]:
+    ) -> F32:
         """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
         or a sequence of ``num_envs`` seeds."""
         if seed is not None:

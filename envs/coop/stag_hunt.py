@@ -21,9 +21,7 @@ from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import equality, utilitarian_efficiency
 from mlsafety.envs.core import copy_seeds
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from mlsafety.types import F32, F64, I64, BoolArray
 
 HARE = 0
 STAG = 1
@@ -35,7 +33,7 @@ EVENT_STAG_CAUGHT = "stag_caught"
 
 def stag_hunt_payoffs(
     choices: I64, stag_threshold: int, stag_reward: float, hare_reward: float
-) -> tuple[F64, npt.NDArray[np.bool_]]:
+) -> tuple[F64, BoolArray]:
     """Rewards (N, n) of choice profiles ``choices`` (N, n) in {0 = hare, 1 = stag}.
 
     The stag is caught when at least ``stag_threshold`` agents choose it; each stag hunter
@@ -116,7 +114,7 @@ class _StagCore:
         self.sum_rewards[k] = 0.0
         self.n_caught[k] = self.n_miscoord[k] = 0
 
-    def observe(self, max_cycles: int) -> npt.NDArray[np.float32]:
+    def observe(self, max_cycles: int) -> F32:
         """(N, n, 2n + 1): last choices one-hot, own first, then the episode fraction elapsed."""
         n = self.n
         obs = np.zeros((self.num_envs, n, 2 * n + 1), dtype=np.float32)
@@ -137,10 +135,10 @@ class _StagCore:
         self.n_caught += self.caught
         self.n_miscoord += ((self.last == STAG) & ~self.caught[:, None]).sum(axis=1)
 
-    def miscoordinated(self) -> npt.NDArray[np.bool_]:
+    def miscoordinated(self) -> BoolArray:
         return (self.last == STAG) & ~self.caught[:, None]
 
-    def contract(self) -> tuple[F64, F64, npt.NDArray[np.float32]]:
+    def contract(self) -> tuple[F64, F64, F32]:
         """True reward (group mean), cost and morality of the last step."""
         true = np.repeat(self.rewards.mean(axis=1, keepdims=True), self.n, axis=1)
         cost = np.zeros((self.num_envs, self.n))
@@ -252,7 +250,7 @@ class StagHunt(ParallelEnv, EzPickle):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, F32], dict[str, dict[str, Any]]]:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         self._core.reset_copy(0)
@@ -386,7 +384,7 @@ class StagHuntBatch:
 
     def reset(
         self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> npt.NDArray[np.float32]:
+    ) -> F32:
         """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
         or a sequence of ``num_envs`` seeds."""
         if seed is not None:
