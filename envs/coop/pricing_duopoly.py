@@ -23,7 +23,12 @@ from numba import njit
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import collusion_index, equality, utilitarian_efficiency
-from mlsafety.envs.core import copy_seeds
+from mlsafety.envs.coop.repeated import (
+    RepeatedGameBatch,
+    finite,
+    int_at_least,
+    own_first_order,
+)
 from mlsafety.types import F32, F64, I64
 
 MORALITY_HARM_OTHERS = 0
@@ -193,22 +198,6 @@ def _per_seller(name: str, value: float | Sequence[float], n: int) -> F64:
     return arr
 
 
-def _finite(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _int_at_least(name: str, value: int, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 @functools.lru_cache(maxsize=64)
 def _cached_model(
     n: int, a: tuple[float, ...], a0: float, mu: float, c: tuple[float, ...], m: int, xi: float
@@ -248,23 +237,18 @@ def pricing_model(
 
     Raises :class:`ValueError` naming the offending argument.
     """
-    n = _int_at_least("num_agents", num_sellers, 2)
+    n = int_at_least("num_agents", num_sellers, 2)
     a_arr = _per_seller("a", a, n)
     c_arr = _per_seller("c", c, n)
-    a0 = _finite("a0", a0)
-    mu = _finite("mu", mu)
+    a0 = finite("a0", a0)
+    mu = finite("mu", mu)
     if mu <= 0:
         raise ValueError(f"mu must be > 0, got {mu!r}")
-    m = _int_at_least("num_prices", num_prices, 2)
-    xi = _finite("xi", xi)
+    m = int_at_least("num_prices", num_prices, 2)
+    xi = finite("xi", xi)
     if xi < 0:
         raise ValueError(f"xi must be >= 0, got {xi!r}")
     return _cached_model(n, tuple(a_arr.tolist()), a0, mu, tuple(c_arr.tolist()), m, xi)
-
-
-def own_first_order(n: int) -> I64:
-    """``order[i]``: the sellers as seen by seller ``i`` (itself first, then the others)."""
-    return np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- shared core
@@ -334,6 +318,11 @@ class _PricingCore:
         morality = np.zeros((self.num_envs, self.n, 4), dtype=np.float32)
         morality[:, :, MORALITY_HARM_OTHERS] = cost
         return true, cost, morality
+
+    def events(self, k: int) -> list[tuple[str, ...]]:
+        """Each seller's events of the last step in copy ``k``."""
+        ev: tuple[str, ...] = (EVENT_COLLUSIVE,) if self.collusive[k] else ()
+        return [ev] * self.n
 
     def social(self, k: int) -> dict[str, float]:
         """Episode social outcomes of copy ``k`` (from per-episode running sums)."""
@@ -439,8 +428,8 @@ class PricingDuopoly(ParallelEnv, EzPickle):
             render_mode=render_mode,
         )
         self.model = pricing_model(num_agents, a, a0, mu, c, num_prices, xi)
-        self.collusion_threshold = _finite("collusion_threshold", collusion_threshold)
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
+        self.collusion_threshold = finite("collusion_threshold", collusion_threshold)
+        self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
@@ -581,7 +570,7 @@ class PricingDuopoly(ParallelEnv, EzPickle):
 # --------------------------------------------------------------------------- batched copies
 
 
-class PricingDuopolyBatch:
+class PricingDuopolyBatch(RepeatedGameBatch):
     """``num_envs`` copies of :class:`PricingDuopoly` stepped together (auto-reset).
 
     ``reset(seed=s)`` seeds copy ``i`` like ``PricingDuopoly.reset(seed=s + i)``; a copy that
@@ -590,7 +579,8 @@ class PricingDuopolyBatch:
     (N, A), ``morality`` (N, A, 4) float32, ``events`` (N, A) object array of tuples,
     ``state`` (N, A) (after any auto-reset, like ``obs``), ``final_obs`` (N, A, obs_dim)
     (the observation before any auto-reset, for every copy) and ``social`` (a list of N:
-    the episode's social outcomes for copies that finished this step, else None).
+    the episode's social outcomes for copies that finished this step, else None). The
+    skeleton is :class:`~mlsafety.envs.coop.repeated.RepeatedGameBatch`.
     """
 
     metadata = PricingDuopoly.metadata
@@ -609,76 +599,28 @@ class PricingDuopolyBatch:
         max_cycles: int = 1000,
         render_mode: str | None = None,
     ) -> None:
-        self.num_envs = _int_at_least("num_envs", num_envs, 1)
+        num_envs = int_at_least("num_envs", num_envs, 1)
         self.model = pricing_model(num_agents, a, a0, mu, c, num_prices, xi)
-        self.collusion_threshold = _finite("collusion_threshold", collusion_threshold)
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
-        self.num_agents = self.model.num_sellers
-        self.possible_agents = [f"agent_{i}" for i in range(self.num_agents)]
-        self.observation_space = spaces.Box(
-            0.0, 1.0, shape=(self.num_agents * self.model.num_prices,), dtype=np.float32
+        self.collusion_threshold = finite("collusion_threshold", collusion_threshold)
+        n, m = self.model.num_sellers, self.model.num_prices
+        super().__init__(
+            num_envs,
+            n,
+            max_cycles,
+            spaces.Box(0.0, 1.0, shape=(n * m,), dtype=np.float32),
+            spaces.Discrete(m),
+            render_mode,
         )
-        self.action_space = spaces.Discrete(self.model.num_prices)
-        self._core = _PricingCore(self.model, self.num_envs, self.collusion_threshold)
-        self._rngs: list[np.random.Generator] = [
-            seeding.np_random(None)[0] for _ in range(self.num_envs)
-        ]
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode  # accepted for symmetry with PricingDuopoly; no rendering
-        self._started = False
+        self.core = self._pricing = _PricingCore(self.model, num_envs, self.collusion_threshold)
 
-    def reset(
-        self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> F32:
-        """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
-        or a sequence of ``num_envs`` seeds."""
-        if seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in copy_seeds(seed, self.num_envs)]
-        for k in range(self.num_envs):
-            self._core.reset_copy(k, self._rngs[k])
-        self._started = True
-        return self._core.observe()
+    def check_actions(self, actions: Any) -> I64:
+        return _check_actions(actions, self.model.num_prices)
 
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        acts = _check_actions(actions, self.model.num_prices)
-        if acts.shape != (self.num_envs, self.num_agents):
-            raise ValueError(
-                f"actions must have shape (num_envs, num_agents) = "
-                f"{(self.num_envs, self.num_agents)}, got {acts.shape}"
-            )
-        core = self._core
-        core.step(acts)
-        true, cost, morality = core.contract()
-        rewards = core.profit.astype(np.float32)
-        final_obs = core.observe()
-        truncs = core.t >= self.max_cycles
-        terms = np.zeros(self.num_envs, dtype=bool)
-        events = np.empty((self.num_envs, self.num_agents), dtype=object)
-        for k in range(self.num_envs):
-            ev: tuple[str, ...] = (EVENT_COLLUSIVE,) if core.collusive[k] else ()
-            for i in range(self.num_agents):
-                events[k, i] = ev
-        social: list[dict[str, float] | None] = [None] * self.num_envs
-        for k in np.flatnonzero(truncs).tolist():
-            social[k] = core.social(k)
-            core.reset_copy(k, self._rngs[k])
-        obs = core.observe() if truncs.any() else final_obs.copy()
-        infos = {
-            "true_reward": true,
-            "cost": cost,
-            "morality": morality,
-            "events": events,
-            "state": core.states(),
-            "final_obs": final_obs,
-            "social": social,
-        }
-        return obs, rewards, terms, truncs.copy(), infos
+    def observe(self) -> F32:
+        return self._pricing.observe()
 
-    def close(self) -> None:
-        pass
+    def step_rewards(self) -> F32:
+        return self._pricing.profit.astype(np.float32)
+
+    def extra_infos(self) -> dict[str, Any]:
+        return {"state": self._pricing.states()}
