@@ -18,16 +18,15 @@ from mlsafety.envs.registration import EnvEntry, register_env
 if TYPE_CHECKING:
     from mlsafety.envs.coop.cleanup import Cleanup, CleanupBatch
     from mlsafety.envs.coop.commons_harvest import CommonsHarvest, CommonsHarvestBatch
-    from mlsafety.envs.coop.pricing_duopoly import (
-        PricingDuopoly,
-        PricingDuopolyBatch,
+    from mlsafety.envs.coop.pricing_duopoly import PricingDuopoly, PricingDuopolyBatch
+    from mlsafety.envs.coop.pricing_market import (
         PricingModel,
         market,
         monopoly_prices,
         nash_prices,
-        own_first_order,
         pricing_model,
     )
+    from mlsafety.envs.coop.repeated import own_first_order
     from mlsafety.envs.coop.stag_hunt import StagHunt, StagHuntBatch, stag_hunt_payoffs
 
 FAMILY = "coop"
