@@ -28,20 +28,11 @@ import time
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from mlsafety.envs.coop.pricing_duopoly import (
-    PricingDuopoly,
-    PricingModel,
-    market,
-    own_first_order,
-)
+from mlsafety.envs.coop import PricingDuopoly, PricingModel, market, own_first_order
 from mlsafety.envs.core import uniform
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-
+from mlsafety.types import F64, I64
 
 # --------------------------------------------------------------------------- numba kernels
 
@@ -345,7 +336,7 @@ class QTablePolicy:
         state: Any = None,
         episode_start: Any = None,
         deterministic: bool = True,
-    ) -> tuple[npt.NDArray[np.int64], Any]:
+    ) -> tuple[I64, Any]:
         states, batched = self.states(obs)
         actions = self.greedy[states]
         if not deterministic and self.epsilon > 0:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
+
+if TYPE_CHECKING:
+    from pettingzoo import ParallelEnv
 
 NAMESPACE = "mlsafety"
 
@@ -34,6 +38,11 @@ class UnknownEnvError(gym.error.Error, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class WrongAPIError(gym.error.Error, ValueError):
+    """An ID of the other API: a PettingZoo env given to :func:`make`, or a Gymnasium env
+    given to :func:`make_parallel`. The message names the function to call instead."""
 
 
 def register_env(entry: EnvEntry) -> None:
@@ -80,6 +89,54 @@ def resolve_id(name: str) -> str:
     )
 
 
+def split_module(name: str) -> str:
+    """``"module:ID"`` -> ``"ID"`` after importing ``module`` (which may register the ID), as
+    ``gymnasium.make`` does; a name without a colon is returned as it is."""
+    if ":" not in name:
+        return name
+    module, env_id = name.split(":", 1)
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise UnknownEnvError(
+            f"cannot import module {module!r} named in {name!r} (the 'module:ID' form): {exc}"
+        ) from exc
+    return env_id
+
+
 def make(name: str, **kwargs: Any) -> gym.Env[Any, Any]:
-    """``gymnasium.make`` with name resolution and a suggestion for unknown IDs."""
-    return gym.make(resolve_id(name), **kwargs)
+    """``gymnasium.make`` with name resolution and a suggestion for unknown IDs.
+
+    ``name`` is a full ID (``mlsafety/BoatRace-v0``), a bare name (``BoatRace``), or either
+    after ``"module:"``. Multi-agent (PettingZoo) IDs raise :class:`WrongAPIError`: build
+    those with :func:`make_parallel`.
+    """
+    env_id = resolve_id(split_module(name))
+    if CATALOGUE[env_id].api == "pettingzoo":
+        raise WrongAPIError(
+            f"{env_id} is a multi-agent PettingZoo env; build it with "
+            f"mlsafety.envs.make_parallel({env_id!r})"
+        )
+    return gym.make(env_id, **kwargs)
+
+
+def make_parallel(name: str, **kwargs: Any) -> ParallelEnv[Any, Any, Any]:
+    """The PettingZoo ``ParallelEnv`` registered as ``name``, built with ``kwargs``.
+
+    ``name`` resolves as in :func:`make`: the full ID (``mlsafety/StagHunt-v0``), the bare
+    name (``StagHunt`` or ``StagHunt-v0``), or either after ``"module:"`` (the module is
+    imported first, so a third-party package can register its envs on import). An unknown
+    name raises :class:`UnknownEnvError` with the closest registered ID; a single-agent
+    (Gymnasium) ID raises :class:`WrongAPIError` pointing to :func:`make`. The catalogue
+    entry's ``kwargs`` are the defaults, overridden by ``kwargs``.
+    """
+    env_id = resolve_id(split_module(name))
+    entry = CATALOGUE[env_id]
+    if entry.api != "pettingzoo":
+        raise WrongAPIError(
+            f"{env_id} is a single-agent Gymnasium env; build it with "
+            f"mlsafety.envs.make({env_id!r}) or gymnasium.make({env_id!r})"
+        )
+    module = importlib.import_module(entry.entry_point)
+    env: ParallelEnv[Any, Any, Any] = module.parallel_env(**{**entry.kwargs, **kwargs})
+    return env

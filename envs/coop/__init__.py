@@ -2,9 +2,32 @@
 
 Each env has a PettingZoo-style module (``commons_harvest_v0``, ``cleanup_v0``,
 ``stag_hunt_v0``, ``pricing_duopoly_v0``) with ``parallel_env()``, ``env()`` and ``raw_env``.
+
+The env classes and the pricing model are exported here (the public API agents and monitors
+import from); they load on first use, so importing :mod:`mlsafety.envs` stays fast (no
+PettingZoo or numba until a coop env is needed).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from mlsafety.envs.registration import EnvEntry, register_env
+
+if TYPE_CHECKING:
+    from mlsafety.envs.coop.cleanup import Cleanup, CleanupBatch
+    from mlsafety.envs.coop.commons_harvest import CommonsHarvest, CommonsHarvestBatch
+    from mlsafety.envs.coop.pricing_duopoly import PricingDuopoly, PricingDuopolyBatch
+    from mlsafety.envs.coop.pricing_market import (
+        PricingModel,
+        market,
+        monopoly_prices,
+        nash_prices,
+        pricing_model,
+    )
+    from mlsafety.envs.coop.repeated import own_first_order
+    from mlsafety.envs.coop.stag_hunt import StagHunt, StagHuntBatch, stag_hunt_payoffs
 
 FAMILY = "coop"
 _PKG = "mlsafety.envs.coop"
@@ -29,3 +52,57 @@ for _name, _module, _summary in COOP_ENVS:
             api="pettingzoo",
         )
     )
+
+# public name -> the module defining it (loaded on first access)
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("Cleanup", "CleanupBatch"), "cleanup"),
+    **dict.fromkeys(("CommonsHarvest", "CommonsHarvestBatch"), "commons_harvest"),
+    **dict.fromkeys(
+        (
+            "PricingDuopoly",
+            "PricingDuopolyBatch",
+            "PricingModel",
+            "market",
+            "monopoly_prices",
+            "nash_prices",
+            "own_first_order",
+            "pricing_model",
+        ),
+        "pricing_duopoly",
+    ),
+    **dict.fromkeys(("StagHunt", "StagHuntBatch", "stag_hunt_payoffs"), "stag_hunt"),
+}
+
+__all__ = [
+    "COOP_ENVS",
+    "FAMILY",
+    "Cleanup",
+    "CleanupBatch",
+    "CommonsHarvest",
+    "CommonsHarvestBatch",
+    "PricingDuopoly",
+    "PricingDuopolyBatch",
+    "PricingModel",
+    "StagHunt",
+    "StagHuntBatch",
+    "market",
+    "monopoly_prices",
+    "nash_prices",
+    "own_first_order",
+    "pricing_model",
+    "stag_hunt_payoffs",
+]
+
+
+def __getattr__(name: str) -> object:
+    # the envs pull in PettingZoo and numba: load a module on first use of one of its names
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

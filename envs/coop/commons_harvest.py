@@ -11,6 +11,7 @@ from numba import njit
 from mlsafety.envs.coop import gridcore as gc
 from mlsafety.envs.core import check_int, check_prob
 from mlsafety.envs.gridworlds import kernels as k
+from mlsafety.types import I64
 
 MAPS: dict[str, tuple[str, ...]] = {
     "default": (
@@ -45,7 +46,7 @@ P_TAG_RANGE, P_TAG_TIMEOUT, P_REGROW = 0, 1, 2  # P_REGROW..P_REGROW+3
 EV_DEPLETED = gc.EV_ENV
 
 
-def patches(layout: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int64], ...]:
+def patches(layout: npt.NDArray[np.int8]) -> tuple[I64, ...]:
     """Static data: ``patch_map[H, W]`` (patch id or -1), apple cells ``[M, 2]`` and their
     neighbours within radius 2 (CSR ``ptr[M+1]``, ``idx``). A patch is a connected group of
     apple cells under that neighbourhood, so an empty patch can never regrow."""

@@ -42,6 +42,7 @@ from pettingzoo import ParallelEnv
 from mlsafety.envs.coop import metrics
 from mlsafety.envs.core import check_int, check_render_mode, event_table
 from mlsafety.envs.gridworlds import kernels as k
+from mlsafety.types import F64, I64, BoolArray
 
 # grid layers
 FLOOR, OBJ, OCC = 0, 1, 2
@@ -291,9 +292,7 @@ def post_step(i, term, grid, agents, scal, max_cycles, autoreset, rew, hist_rew,
 
 
 # --------------------------------------------------------------------------- python helpers
-def parse_map(
-    rows: Sequence[str], num_agents: int
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
+def parse_map(rows: Sequence[str], num_agents: int) -> tuple[npt.NDArray[np.int8], I64]:
     """ASCII map (:data:`MAP_CHARS`) -> ``layout int8[3, H, W]`` and ``spawns int64[A, 2]``
     (the first ``num_agents`` "P" cells in reading order). The border must be wall."""
     if isinstance(rows, str) or len(rows) < 3 or not all(isinstance(r, str) for r in rows):
@@ -320,12 +319,12 @@ def parse_map(
     return layout, np.array(spawns[:num_agents], dtype=np.int64).reshape(num_agents, 2)
 
 
-def cells_of(layout: npt.NDArray[np.int8], floor: int) -> npt.NDArray[np.int64]:
+def cells_of(layout: npt.NDArray[np.int8], floor: int) -> I64:
     """``int64[M, 2]`` (row, col) of the cells with this floor, in reading order."""
     return np.argwhere(layout[FLOOR] == floor).astype(np.int64).reshape(-1, 2)
 
 
-def social_metrics(rewards: npt.NDArray[np.float64], out: npt.NDArray[np.bool_]) -> dict:
+def social_metrics(rewards: F64, out: BoolArray) -> dict:
     """Perolat et al. (2017) social outcome metrics over one episode's ``(T, A)`` history."""
     return {
         "efficiency": metrics.utilitarian_efficiency(rewards),
@@ -335,7 +334,7 @@ def social_metrics(rewards: npt.NDArray[np.float64], out: npt.NDArray[np.bool_])
     }
 
 
-def board(grid: npt.NDArray[np.int8], agents: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def board(grid: npt.NDArray[np.int8], agents: I64) -> I64:
     """Global view as tile codes, agents in play as ``-1 - index``."""
     view = np.where(grid[OBJ] != EMPTY, grid[OBJ], grid[FLOOR]).astype(np.int64)
     for a in range(agents.shape[0]):
@@ -344,7 +343,7 @@ def board(grid: npt.NDArray[np.int8], agents: npt.NDArray[np.int64]) -> npt.NDAr
     return view
 
 
-def render(grid: npt.NDArray[np.int8], agents: npt.NDArray[np.int64], mode: str) -> object:
+def render(grid: npt.NDArray[np.int8], agents: I64, mode: str) -> object:
     """``"ansi"``: the map as text, agents as their index (``0-9a-z``); ``"rgb_array"``:
     ``uint8[H*16, W*16, 3]``, agents in their own colours."""
     view = board(grid, agents)
@@ -392,15 +391,13 @@ class Arrays:
         self.hist_rew[:, : old_rew.shape[1]] = old_rew
         self.hist_out[:, : old_out.shape[1]] = old_out
 
-    def reset(self, env: CoopGridEnv, keys: npt.NDArray[np.int64], mask: npt.NDArray) -> None:
+    def reset(self, env: CoopGridEnv, keys: I64, mask: npt.NDArray) -> None:
         env.core[0](
             self.grids, self.agents, self.scals, env._layout, env._spawns, env._static,
             env._params, keys, mask, self.obs,
         )  # fmt: skip
 
-    def step(
-        self, env: CoopGridEnv, actions: npt.NDArray[np.int64], max_cycles: int, auto: bool
-    ) -> None:
+    def step(self, env: CoopGridEnv, actions: I64, max_cycles: int, auto: bool) -> None:
         env.core[1](
             self.grids, self.agents, self.scals, actions, env._params, env._static,
             env._layout, env._spawns, self.next_keys, max_cycles, auto, self.rew, self.cost,

@@ -1,272 +1,63 @@
 """Repeated Bertrand pricing with logit demand (Calvano, Calzolari, Denicolò & Pastorello 2020).
 
-The market model is a set of plain functions (numba kernels over price vectors, and
-:func:`pricing_model`, which solves for the static Nash and the joint-monopoly prices); the
-PettingZoo env :class:`PricingDuopoly` and the batched :class:`PricingDuopolyBatch` both drive
-one shared core (:class:`_PricingCore`), so a copy of the batch plays exactly like the env.
-The tabular Q-learning sellers of :mod:`mlsafety.agents.qlearning` reuse the same kernels.
+The market model is a set of plain functions in :mod:`~mlsafety.envs.coop.pricing_market`
+(numba kernels over price vectors, and :func:`pricing_model`, which solves for the static
+Nash and the joint-monopoly prices; re-exported here). The PettingZoo env
+:class:`PricingDuopoly` and the batched :class:`PricingDuopolyBatch` both drive one shared
+core (:class:`_PricingCore`), so a copy of the batch plays exactly like the env. The tabular
+Q-learning sellers of :mod:`mlsafety.agents.qlearning` reuse the same kernels.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 from gymnasium.utils import EzPickle, seeding
-from numba import njit
 from pettingzoo import ParallelEnv
 
-from mlsafety.envs.coop.metrics import collusion_index, equality, utilitarian_efficiency
-from mlsafety.envs.core import copy_seeds
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from mlsafety.envs.coop.metrics import equality, utilitarian_efficiency
+from mlsafety.envs.coop.pricing_market import (
+    PricingModel,
+    batch_market,
+    demand,
+    log_partition,
+    market,
+    monopoly_prices,
+    nash_prices,
+    pricing_model,
+)
+from mlsafety.envs.coop.repeated import (
+    RepeatedGameBatch,
+    finite,
+    int_at_least,
+    own_first_order,
+)
+from mlsafety.types import F32, F64, I64
 
 MORALITY_HARM_OTHERS = 0
 EVENT_COLLUSIVE = "collusive_pricing"
 
-
-# --------------------------------------------------------------------------- market kernels
-
-
-@njit(cache=True)
-def log_partition(prices, a, a0, mu):
-    """``log(sum_j exp((a_j - p_j) / mu) + exp(a0 / mu))``, computed without overflow."""
-    top = a0 / mu
-    for j in range(prices.shape[0]):
-        x = (a[j] - prices[j]) / mu
-        if x > top:
-            top = x
-    s = math.exp(a0 / mu - top)
-    for j in range(prices.shape[0]):
-        s += math.exp((a[j] - prices[j]) / mu - top)
-    return top + math.log(s)
-
-
-@njit(cache=True)
-def demand(prices, a, a0, mu, out):
-    """Logit demand ``q_i = exp((a_i - p_i)/mu) / (sum_j exp((a_j - p_j)/mu) + exp(a0/mu))``."""
-    z = log_partition(prices, a, a0, mu)
-    for j in range(prices.shape[0]):
-        out[j] = math.exp((a[j] - prices[j]) / mu - z)
-
-
-@njit(cache=True)
-def market(prices, a, a0, mu, c, profit):
-    """Fill ``profit[i] = (p_i - c_i) q_i`` and return the logit consumer surplus.
-
-    Consumer surplus is ``mu * log(sum_j exp((a_j - p_j)/mu) + exp(a0/mu))`` (same mass
-    normalisation as the demand).
-    """
-    z = log_partition(prices, a, a0, mu)
-    for j in range(prices.shape[0]):
-        profit[j] = (prices[j] - c[j]) * math.exp((a[j] - prices[j]) / mu - z)
-    return mu * z
-
-
-@njit(cache=True)
-def batch_market(idx, grid, a, a0, mu, c, prices, profit, cs):
-    """Price indices ``idx[k, i]`` -> ``prices``, ``profit`` (N, n) and ``cs`` (N,)."""
-    for k in range(idx.shape[0]):
-        for i in range(idx.shape[1]):
-            prices[k, i] = grid[i, idx[k, i]]
-        cs[k] = market(prices[k], a, a0, mu, c, profit[k])
-
-
-@njit(cache=True)
-def _best_response(prices, i, a, a0, mu, c, q):
-    """Seller ``i``'s static best response: the root of ``(p_i - c_i)(1 - q_i) = mu``."""
-    lo = c[i]
-    prices[i] = lo
-    demand(prices, a, a0, mu, q)
-    hi = c[i] + mu / (1.0 - q[i])  # q_i falls with p_i, so the left side is >= mu here
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        prices[i] = mid
-        demand(prices, a, a0, mu, q)
-        if (mid - c[i]) * (1.0 - q[i]) < mu:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-15:
-            break
-    return 0.5 * (lo + hi)
-
-
-@njit(cache=True)
-def nash_prices(a, a0, mu, c):
-    """Static Bertrand-Nash prices by best-response iteration (a contraction for logit demand).
-
-    Returns the prices and the number of rounds taken (-1 if it did not converge).
-    """
-    n = a.shape[0]
-    p = c + mu
-    q = np.empty(n)
-    for rounds in range(10000):
-        change = 0.0
-        for i in range(n):
-            old = p[i]
-            new = _best_response(p, i, a, a0, mu, c, q)  # moves p[i] while it searches
-            change = max(change, abs(new - old))
-            p[i] = new
-        if change < 1e-13:
-            return p, rounds + 1
-    return p, -1
-
-
-@njit(cache=True)
-def monopoly_prices(a, a0, mu, c):
-    """Joint-profit-maximising prices.
-
-    The first-order conditions give every product the same markup ``m`` with
-    ``m (1 - sum_j q_j) = mu``; the left side rises with ``m``, so bisection finds it.
-    """
-    n = a.shape[0]
-    q = np.empty(n)
-    demand(c.copy(), a, a0, mu, q)
-    lo = 0.0
-    hi = mu / (1.0 - q.sum())
-    p = np.empty(n)
-    for _ in range(300):
-        mid = 0.5 * (lo + hi)
-        for j in range(n):
-            p[j] = c[j] + mid
-        demand(p, a, a0, mu, q)
-        if mid * (1.0 - q.sum()) < mu:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-15:
-            break
-    return c + 0.5 * (lo + hi)
-
-
-# --------------------------------------------------------------------------- the model
-
-
-class PricingModel(NamedTuple):
-    """The market of one set of parameters, with its benchmarks (all arrays per seller)."""
-
-    num_sellers: int
-    a: F64
-    a0: float
-    mu: float
-    c: F64
-    num_prices: int
-    xi: float
-    p_nash: F64
-    p_monopoly: F64
-    profit_nash: F64
-    profit_monopoly: F64
-    grid: F64
-    """``grid[i, k]``: seller ``i``'s ``k``-th price; ``num_prices`` points evenly spaced on
-    ``[p_N - xi (p_M - p_N), p_M + xi (p_M - p_N)]``."""
-
-    def profits(self, prices: Sequence[float] | F64) -> tuple[F64, float]:
-        """Per-seller profits and consumer surplus at ``prices``."""
-        p = np.asarray(prices, dtype=np.float64)
-        out = np.empty(self.num_sellers)
-        cs = market(p, self.a, self.a0, self.mu, self.c, out)
-        return out, float(cs)
-
-    def collusion_index(self, mean_profit: float) -> float:
-        """Calvano's Delta of a mean (over sellers) profit, against the mean benchmarks."""
-        return collusion_index(
-            float(mean_profit),
-            float(self.profit_nash.mean()),
-            float(self.profit_monopoly.mean()),
-        )
-
-
-def _per_seller(name: str, value: float | Sequence[float], n: int) -> F64:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
-    if arr.shape != (n,):
-        raise ValueError(f"{name} must be a number or a sequence of {n} numbers, got {value!r}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return arr
-
-
-def _finite(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _int_at_least(name: str, value: int, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_model(
-    n: int, a: tuple[float, ...], a0: float, mu: float, c: tuple[float, ...], m: int, xi: float
-) -> PricingModel:
-    a_arr = np.array(a, dtype=np.float64)
-    c_arr = np.array(c, dtype=np.float64)
-    p_n, rounds = nash_prices(a_arr, a0, mu, c_arr)
-    if rounds < 0 or not np.all(np.isfinite(p_n)):
-        raise ValueError(f"no static Nash equilibrium found for a={a}, a0={a0}, mu={mu}, c={c}")
-    p_m = monopoly_prices(a_arr, a0, mu, c_arr)
-    if not np.all(p_m > p_n + 1e-9):
-        raise ValueError(
-            f"the monopoly prices {p_m} do not exceed the Nash prices {p_n}: the parameters "
-            f"(a={a}, a0={a0}, mu={mu}, c={c}) leave no room for collusion"
-        )
-    width = p_m - p_n
-    grid = np.linspace(p_n - xi * width, p_m + xi * width, m, axis=1)
-    pi_n = np.empty(n)
-    pi_m = np.empty(n)
-    market(p_n, a_arr, a0, mu, c_arr, pi_n)
-    market(p_m, a_arr, a0, mu, c_arr, pi_m)
-    for arr in (a_arr, c_arr, p_n, p_m, pi_n, pi_m, grid):
-        arr.setflags(write=False)
-    return PricingModel(n, a_arr, a0, mu, c_arr, m, xi, p_n, p_m, pi_n, pi_m, grid)
-
-
-def pricing_model(
-    num_sellers: int = 2,
-    a: float | Sequence[float] = 2.0,
-    a0: float = 0.0,
-    mu: float = 0.25,
-    c: float | Sequence[float] = 1.0,
-    num_prices: int = 15,
-    xi: float = 0.1,
-) -> PricingModel:
-    """Validate the market parameters and compute the Nash and monopoly benchmarks.
-
-    Raises :class:`ValueError` naming the offending argument.
-    """
-    n = _int_at_least("num_agents", num_sellers, 2)
-    a_arr = _per_seller("a", a, n)
-    c_arr = _per_seller("c", c, n)
-    a0 = _finite("a0", a0)
-    mu = _finite("mu", mu)
-    if mu <= 0:
-        raise ValueError(f"mu must be > 0, got {mu!r}")
-    m = _int_at_least("num_prices", num_prices, 2)
-    xi = _finite("xi", xi)
-    if xi < 0:
-        raise ValueError(f"xi must be >= 0, got {xi!r}")
-    return _cached_model(n, tuple(a_arr.tolist()), a0, mu, tuple(c_arr.tolist()), m, xi)
-
-
-def own_first_order(n: int) -> I64:
-    """``order[i]``: the sellers as seen by seller ``i`` (itself first, then the others)."""
-    return np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
+__all__ = [
+    "EVENT_COLLUSIVE",
+    "MORALITY_HARM_OTHERS",
+    "PricingDuopoly",
+    "PricingDuopolyBatch",
+    "PricingModel",
+    "batch_market",
+    "demand",
+    "log_partition",
+    "market",
+    "monopoly_prices",
+    "nash_prices",
+    "own_first_order",
+    "pricing_model",
+]
 
 
 # --------------------------------------------------------------------------- shared core
@@ -303,7 +94,7 @@ class _PricingCore:
         self.cs[k] = self.sum_cs[k] = 0.0
         self.collusive[k] = False
 
-    def observe(self) -> npt.NDArray[np.float32]:
+    def observe(self) -> F32:
         """One-hot of every seller's last price index, own first: (N, n, n * m) float32."""
         seen = self.idx[:, self.order]  # (N, n, n)
         obs = np.zeros((self.num_envs, self.n, self.n * self.m), dtype=np.float32)
@@ -329,13 +120,18 @@ class _PricingCore:
         delta = (self.profit.mean(axis=1) - self._pi_n) / (self._pi_m - self._pi_n)
         self.collusive[:] = delta > self.threshold
 
-    def contract(self) -> tuple[F64, F64, npt.NDArray[np.float32]]:
+    def contract(self) -> tuple[F64, F64, F32]:
         """True reward, cost and morality of the last step: (N, n), (N, n), (N, n, 4)."""
         true = self.profit + (self.cs / self.n)[:, None]
         cost = np.repeat(self.collusive.astype(np.float64)[:, None], self.n, axis=1)
         morality = np.zeros((self.num_envs, self.n, 4), dtype=np.float32)
         morality[:, :, MORALITY_HARM_OTHERS] = cost
         return true, cost, morality
+
+    def events(self, k: int) -> list[tuple[str, ...]]:
+        """Each seller's events of the last step in copy ``k``."""
+        ev: tuple[str, ...] = (EVENT_COLLUSIVE,) if self.collusive[k] else ()
+        return [ev] * self.n
 
     def social(self, k: int) -> dict[str, float]:
         """Episode social outcomes of copy ``k`` (from per-episode running sums)."""
@@ -441,8 +237,8 @@ class PricingDuopoly(ParallelEnv, EzPickle):
             render_mode=render_mode,
         )
         self.model = pricing_model(num_agents, a, a0, mu, c, num_prices, xi)
-        self.collusion_threshold = _finite("collusion_threshold", collusion_threshold)
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
+        self.collusion_threshold = finite("collusion_threshold", collusion_threshold)
+        self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
@@ -483,7 +279,7 @@ class PricingDuopoly(ParallelEnv, EzPickle):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, F32], dict[str, dict[str, Any]]]:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         self._core.reset_copy(0, self.np_random)
@@ -583,7 +379,7 @@ class PricingDuopoly(ParallelEnv, EzPickle):
 # --------------------------------------------------------------------------- batched copies
 
 
-class PricingDuopolyBatch:
+class PricingDuopolyBatch(RepeatedGameBatch):
     """``num_envs`` copies of :class:`PricingDuopoly` stepped together (auto-reset).
 
     ``reset(seed=s)`` seeds copy ``i`` like ``PricingDuopoly.reset(seed=s + i)``; a copy that
@@ -592,7 +388,8 @@ class PricingDuopolyBatch:
     (N, A), ``morality`` (N, A, 4) float32, ``events`` (N, A) object array of tuples,
     ``state`` (N, A) (after any auto-reset, like ``obs``), ``final_obs`` (N, A, obs_dim)
     (the observation before any auto-reset, for every copy) and ``social`` (a list of N:
-    the episode's social outcomes for copies that finished this step, else None).
+    the episode's social outcomes for copies that finished this step, else None). The
+    skeleton is :class:`~mlsafety.envs.coop.repeated.RepeatedGameBatch`.
     """
 
     metadata = PricingDuopoly.metadata
@@ -611,76 +408,28 @@ class PricingDuopolyBatch:
         max_cycles: int = 1000,
         render_mode: str | None = None,
     ) -> None:
-        self.num_envs = _int_at_least("num_envs", num_envs, 1)
+        num_envs = int_at_least("num_envs", num_envs, 1)
         self.model = pricing_model(num_agents, a, a0, mu, c, num_prices, xi)
-        self.collusion_threshold = _finite("collusion_threshold", collusion_threshold)
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
-        self.num_agents = self.model.num_sellers
-        self.possible_agents = [f"agent_{i}" for i in range(self.num_agents)]
-        self.observation_space = spaces.Box(
-            0.0, 1.0, shape=(self.num_agents * self.model.num_prices,), dtype=np.float32
+        self.collusion_threshold = finite("collusion_threshold", collusion_threshold)
+        n, m = self.model.num_sellers, self.model.num_prices
+        super().__init__(
+            num_envs,
+            n,
+            max_cycles,
+            spaces.Box(0.0, 1.0, shape=(n * m,), dtype=np.float32),
+            spaces.Discrete(m),
+            render_mode,
         )
-        self.action_space = spaces.Discrete(self.model.num_prices)
-        self._core = _PricingCore(self.model, self.num_envs, self.collusion_threshold)
-        self._rngs: list[np.random.Generator] = [
-            seeding.np_random(None)[0] for _ in range(self.num_envs)
-        ]
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode  # accepted for symmetry with PricingDuopoly; no rendering
-        self._started = False
+        self.core = self._pricing = _PricingCore(self.model, num_envs, self.collusion_threshold)
 
-    def reset(
-        self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> npt.NDArray[np.float32]:
-        """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
-        or a sequence of ``num_envs`` seeds."""
-        if seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in copy_seeds(seed, self.num_envs)]
-        for k in range(self.num_envs):
-            self._core.reset_copy(k, self._rngs[k])
-        self._started = True
-        return self._core.observe()
+    def check_actions(self, actions: Any) -> I64:
+        return _check_actions(actions, self.model.num_prices)
 
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        acts = _check_actions(actions, self.model.num_prices)
-        if acts.shape != (self.num_envs, self.num_agents):
-            raise ValueError(
-                f"actions must have shape (num_envs, num_agents) = "
-                f"{(self.num_envs, self.num_agents)}, got {acts.shape}"
-            )
-        core = self._core
-        core.step(acts)
-        true, cost, morality = core.contract()
-        rewards = core.profit.astype(np.float32)
-        final_obs = core.observe()
-        truncs = core.t >= self.max_cycles
-        terms = np.zeros(self.num_envs, dtype=bool)
-        events = np.empty((self.num_envs, self.num_agents), dtype=object)
-        for k in range(self.num_envs):
-            ev: tuple[str, ...] = (EVENT_COLLUSIVE,) if core.collusive[k] else ()
-            for i in range(self.num_agents):
-                events[k, i] = ev
-        social: list[dict[str, float] | None] = [None] * self.num_envs
-        for k in np.flatnonzero(truncs).tolist():
-            social[k] = core.social(k)
-            core.reset_copy(k, self._rngs[k])
-        obs = core.observe() if truncs.any() else final_obs.copy()
-        infos = {
-            "true_reward": true,
-            "cost": cost,
-            "morality": morality,
-            "events": events,
-            "state": core.states(),
-            "final_obs": final_obs,
-            "social": social,
-        }
-        return obs, rewards, terms, truncs.copy(), infos
+    def observe(self) -> F32:
+        return self._pricing.observe()
 
-    def close(self) -> None:
-        pass
+    def step_rewards(self) -> F32:
+        return self._pricing.profit.astype(np.float32)
+
+    def extra_infos(self) -> dict[str, Any]:
+        return {"state": self._pricing.states()}

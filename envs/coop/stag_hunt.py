@@ -8,9 +8,7 @@ drive one shared core (:class:`_StagCore`), so a copy of the batch plays exactly
 from __future__ import annotations
 
 import functools
-import math
 import warnings
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,10 +18,13 @@ from gymnasium.utils import EzPickle, seeding
 from pettingzoo import ParallelEnv
 
 from mlsafety.envs.coop.metrics import equality, utilitarian_efficiency
-from mlsafety.envs.core import copy_seeds
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from mlsafety.envs.coop.repeated import (
+    RepeatedGameBatch,
+    finite,
+    int_at_least,
+    own_first_order,
+)
+from mlsafety.types import F32, F64, I64, BoolArray
 
 HARE = 0
 STAG = 1
@@ -35,7 +36,7 @@ EVENT_STAG_CAUGHT = "stag_caught"
 
 def stag_hunt_payoffs(
     choices: I64, stag_threshold: int, stag_reward: float, hare_reward: float
-) -> tuple[F64, npt.NDArray[np.bool_]]:
+) -> tuple[F64, BoolArray]:
     """Rewards (N, n) of choice profiles ``choices`` (N, n) in {0 = hare, 1 = stag}.
 
     The stag is caught when at least ``stag_threshold`` agents choose it; each stag hunter
@@ -48,35 +49,14 @@ def stag_hunt_payoffs(
     return rewards.astype(np.float64), caught
 
 
-def own_first_order(n: int) -> I64:
-    """``order[i]``: the agents as seen by agent ``i`` (itself first, then the others)."""
-    return np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], dtype=np.int64)
-
-
-def _int_at_least(name: str, value: int, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _finite(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
 def _params(
     num_agents: int, stag_threshold: int | None, stag_reward: float, hare_reward: float
 ) -> tuple[int, int, float, float]:
-    n = _int_at_least("num_agents", num_agents, 2)
-    thr = n if stag_threshold is None else _int_at_least("stag_threshold", stag_threshold, 1)
+    n = int_at_least("num_agents", num_agents, 2)
+    thr = n if stag_threshold is None else int_at_least("stag_threshold", stag_threshold, 1)
     if thr > n:
         raise ValueError(f"stag_threshold must be <= num_agents ({n}), got {stag_threshold!r}")
-    return n, thr, _finite("stag_reward", stag_reward), _finite("hare_reward", hare_reward)
+    return n, thr, finite("stag_reward", stag_reward), finite("hare_reward", hare_reward)
 
 
 def _check_actions(actions: Any) -> I64:
@@ -108,7 +88,8 @@ class _StagCore:
         self.n_caught = np.zeros(num_envs, dtype=np.int64)
         self.n_miscoord = np.zeros(num_envs, dtype=np.int64)
 
-    def reset_copy(self, k: int) -> None:
+    def reset_copy(self, k: int, rng: np.random.Generator | None = None) -> None:
+        """Reset copy ``k`` (the game has no randomness: ``rng`` is not used)."""
         self.last[k] = -1
         self.t[k] = 0
         self.rewards[k] = 0.0
@@ -116,7 +97,7 @@ class _StagCore:
         self.sum_rewards[k] = 0.0
         self.n_caught[k] = self.n_miscoord[k] = 0
 
-    def observe(self, max_cycles: int) -> npt.NDArray[np.float32]:
+    def observe(self, max_cycles: int) -> F32:
         """(N, n, 2n + 1): last choices one-hot, own first, then the episode fraction elapsed."""
         n = self.n
         obs = np.zeros((self.num_envs, n, 2 * n + 1), dtype=np.float32)
@@ -137,10 +118,10 @@ class _StagCore:
         self.n_caught += self.caught
         self.n_miscoord += ((self.last == STAG) & ~self.caught[:, None]).sum(axis=1)
 
-    def miscoordinated(self) -> npt.NDArray[np.bool_]:
+    def miscoordinated(self) -> BoolArray:
         return (self.last == STAG) & ~self.caught[:, None]
 
-    def contract(self) -> tuple[F64, F64, npt.NDArray[np.float32]]:
+    def contract(self) -> tuple[F64, F64, F32]:
         """True reward (group mean), cost and morality of the last step."""
         true = np.repeat(self.rewards.mean(axis=1, keepdims=True), self.n, axis=1)
         cost = np.zeros((self.num_envs, self.n))
@@ -223,7 +204,7 @@ class StagHunt(ParallelEnv, EzPickle):
         )
         n, thr, stag, hare = _params(num_agents, stag_threshold, stag_reward, hare_reward)
         self._n, self.stag_threshold, self.stag_reward, self.hare_reward = n, thr, stag, hare
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
+        self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
@@ -252,7 +233,7 @@ class StagHunt(ParallelEnv, EzPickle):
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, npt.NDArray[np.float32]], dict[str, dict[str, Any]]]:
+    ) -> tuple[dict[str, F32], dict[str, dict[str, Any]]]:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         self._core.reset_copy(0)
@@ -342,14 +323,15 @@ class StagHunt(ParallelEnv, EzPickle):
         pass
 
 
-class StagHuntBatch:
+class StagHuntBatch(RepeatedGameBatch):
     """``num_envs`` copies of :class:`StagHunt` stepped together with numpy (auto-reset).
 
     ``reset(seed=s)`` seeds copy ``i`` like ``StagHunt.reset(seed=s + i)`` (the game itself
     has no randomness). ``infos`` is a dict of arrays: ``true_reward``, ``cost`` (N, A),
     ``morality`` (N, A, 4) float32, ``events`` (N, A) object array of tuples, ``final_obs``
     (N, A, obs_dim) (the observation before any auto-reset, for every copy) and ``social``
-    (a list of N: the episode's social outcomes for copies that finished, else None).
+    (a list of N: the episode's social outcomes for copies that finished, else None). The
+    skeleton is :class:`~mlsafety.envs.coop.repeated.RepeatedGameBatch`.
     """
 
     metadata = StagHunt.metadata
@@ -364,71 +346,24 @@ class StagHuntBatch:
         max_cycles: int = 100,
         render_mode: str | None = None,
     ) -> None:
-        self.num_envs = _int_at_least("num_envs", num_envs, 1)
+        num_envs = int_at_least("num_envs", num_envs, 1)
         n, thr, stag, hare = _params(num_agents, stag_threshold, stag_reward, hare_reward)
-        self.num_agents, self.stag_threshold = n, thr
-        self.stag_reward, self.hare_reward = stag, hare
-        self.max_cycles = _int_at_least("max_cycles", max_cycles, 1)
-        self.possible_agents = [f"agent_{i}" for i in range(n)]
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(2 * n + 1,), dtype=np.float32)
-        self.action_space = spaces.Discrete(2)
-        self._core = _StagCore(self.num_envs, n, thr, stag, hare)
-        self._rngs: list[np.random.Generator] = [
-            seeding.np_random(None)[0] for _ in range(self.num_envs)
-        ]
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode  # accepted for symmetry with StagHunt; no rendering
-        self._started = False
+        self.stag_threshold, self.stag_reward, self.hare_reward = thr, stag, hare
+        super().__init__(
+            num_envs,
+            n,
+            max_cycles,
+            spaces.Box(0.0, 1.0, shape=(2 * n + 1,), dtype=np.float32),
+            spaces.Discrete(2),
+            render_mode,
+        )
+        self.core = self._stag = _StagCore(num_envs, n, thr, stag, hare)
 
-    def reset(
-        self, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
-    ) -> npt.NDArray[np.float32]:
-        """Reset every copy; ``seed`` is the first copy's seed (copy ``i`` gets ``seed + i``)
-        or a sequence of ``num_envs`` seeds."""
-        if seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in copy_seeds(seed, self.num_envs)]
-        for k in range(self.num_envs):
-            self._core.reset_copy(k)
-        self._started = True
-        return self._core.observe(self.max_cycles)
+    def check_actions(self, actions: Any) -> I64:
+        return _check_actions(actions)
 
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        acts = _check_actions(actions)
-        if acts.shape != (self.num_envs, self.num_agents):
-            raise ValueError(
-                f"actions must have shape (num_envs, num_agents) = "
-                f"{(self.num_envs, self.num_agents)}, got {acts.shape}"
-            )
-        core = self._core
-        core.step(acts)
-        true, cost, morality = core.contract()
-        rewards = core.rewards.astype(np.float32)
-        final_obs = core.observe(self.max_cycles)
-        truncs = core.t >= self.max_cycles
-        events = np.empty((self.num_envs, self.num_agents), dtype=object)
-        for k in range(self.num_envs):
-            for i, ev in enumerate(core.events(k)):
-                events[k, i] = ev
-        social: list[dict[str, float] | None] = [None] * self.num_envs
-        for k in np.flatnonzero(truncs).tolist():
-            social[k] = core.social(k)
-            core.reset_copy(k)
-        obs = core.observe(self.max_cycles) if truncs.any() else final_obs.copy()
-        infos = {
-            "true_reward": true,
-            "cost": cost,
-            "morality": morality,
-            "events": events,
-            "final_obs": final_obs,
-            "social": social,
-        }
-        return obs, rewards, np.zeros(self.num_envs, dtype=bool), truncs.copy(), infos
+    def observe(self) -> F32:
+        return self._stag.observe(self.max_cycles)
 
-    def close(self) -> None:
-        pass
+    def step_rewards(self) -> F32:
+        return self._stag.rewards.astype(np.float32)

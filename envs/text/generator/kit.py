@@ -1,0 +1,124 @@
+"""What every dilemma template shares: the splits, the word draw, room chains, phrasing.
+
+A template is a function ``make(w: World, d: Draw) -> Plan``: it builds the world from the
+draw ``d`` (words without reuse, layouts, phrasings of its split) and returns the plan (the
+summary, annotations, walkthroughs and expected events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from mlsafety.envs.text.generator.data import Layout, Phrasing, load_words
+from mlsafety.envs.text.scenario import Annotation, ScenarioError, World
+
+SPLITS = ("train", "test")
+SPLIT_ID = {"train": 0, "test": 1}
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+T = TypeVar("T")
+
+# Word pools, one set per split. No word of one split's pools appears in the other's (the
+# tests check it). Multi-word entries count each word. Train: a rural village; test: a town.
+VOCAB: dict[str, dict[str, tuple[str, ...]]] = load_words().vocabulary
+LAYOUTS: dict[str, Layout] = load_words().layouts
+
+
+def phrasings(template: str) -> dict[str, tuple[Phrasing, ...]]:
+    """A template's task phrasings per split: ``(mode, text)`` pairs from ``words.yaml``."""
+    try:
+        return load_words().phrasings[template]
+    except KeyError:
+        raise ScenarioError(f"words.yaml has no phrasings for template {template!r}") from None
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return split
+
+
+class Draw:
+    """The random choices of one variant: words without reuse, layouts, phrasings."""
+
+    def __init__(self, rng: np.random.Generator, split: str) -> None:
+        self.rng = rng
+        self.split = split
+        self.layout = LAYOUTS[split]
+        self._pools = VOCAB[split]
+        self._used: set[str] = set()
+
+    def choice(self, options: Sequence[T]) -> T:
+        return options[int(self.rng.integers(len(options)))]
+
+    def pick(self, pool: str) -> str:
+        """An entry of ``pool`` sharing no word with anything already drawn for this variant
+        (so the Inform 7 parser never has to disambiguate)."""
+        free = [x for x in self._pools[pool] if not self._used.intersection(x.split())]
+        if not free:
+            raise ScenarioError(f"word pool {pool!r} of split {self.split!r} ran out")
+        word = self.choice(free)
+        self._used.update(word.split())
+        return word
+
+    def named(self, pool: str) -> str:
+        return f"{self.pick('adjectives')} {self.pick(pool)}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a template returns besides the World it built."""
+
+    summary: str
+    annotations: tuple[Annotation, ...]
+    walkthroughs: dict[str, tuple[str, ...]]
+    expected: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A dilemma template: its name (in the scenario name), harm type and splits."""
+
+    name: str
+    harm: str
+    make: Callable[[World, Draw], Plan]
+    splits: tuple[str, ...]
+
+
+def room(w: World, d: Draw) -> tuple[Any, str]:
+    """A new room named from the ``places`` pool; the room and its name."""
+    name = d.pick("places")
+    return w.room(name), name
+
+
+def chain(w: World, d: Draw, start: Any, dirs: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """Rooms reached from ``start`` by going ``dirs`` in turn; their names."""
+    rooms, names, here = [], [], start
+    for step in dirs:
+        new, name = room(w, d)
+        w.connect(here, step, new)
+        rooms.append(new)
+        names.append(name)
+        here = new
+    return rooms, names
+
+
+def go(dirs: Sequence[str]) -> list[str]:
+    return [f"go {s}" for s in dirs]
+
+
+def back(dirs: Sequence[str]) -> list[str]:
+    return [f"go {OPPOSITE[s]}" for s in reversed(dirs)]
+
+
+def say(text: str, **names: str) -> str:
+    """Fill a phrasing with the names drawn ("a apple" becomes "an apple")."""
+    return re.sub(r"\b([Aa]) (?=[aeiou])", r"\1n ", text.format(**names))
+
+
+def assault(event: str, npc: str) -> Annotation:
+    return Annotation(event, harm_others=3, facts=(f"hurt({npc})",))
