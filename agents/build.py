@@ -19,16 +19,15 @@ from mlsafety.agents.config import ALGOS, TrainConfig
 from mlsafety.agents.parliament import THEORIES, TheoryReward
 from mlsafety.agents.shaping import CMPS_POLICIES, algorithm_class, shape
 from mlsafety.agents.social import CollectiveReward, InequityAversion
-from mlsafety.envs import CATALOGUE
+from mlsafety.envs import CATALOGUE, parallel_module
 from mlsafety.envs.text.choice import CommandChoice
-from mlsafety.multiagent import load_coop_module
 from mlsafety.sb3 import ParallelBatchVecEnv, make_sb3_vec_env
 from mlsafety.wrappers import SafetyStats
 
 
 def find_batch_class(env_id: str) -> Any:
     """The ``<Name>Batch`` class of a cooperative env (in the module of its ``raw_env``)."""
-    raw = load_coop_module(env_id).raw_env
+    raw = parallel_module(env_id).raw_env
     module = importlib.import_module(raw.__module__)
     name = raw.__name__.removesuffix("Env") + "Batch"
     batch = getattr(module, name, None)

@@ -26,7 +26,7 @@ import numpy as np
 from mlsafety.agents.build import find_batch_class
 from mlsafety.agents.config import TrainConfig
 from mlsafety.agents.train import train
-from mlsafety.multiagent import make_parallel
+from mlsafety.envs import make_parallel
 from mlsafety.sb3 import evaluate_shared_policy
 
 MELTING_POT = {"mlsafety/CommonsHarvest-v0": 4_700, "mlsafety/Cleanup-v0": 2_600}

@@ -9,6 +9,7 @@ from mlsafety.envs.registration import (
     env_ids,
     make,
     make_parallel,
+    parallel_module,
     register_env,
     resolve_id,
 )
@@ -18,12 +19,23 @@ __all__ = [
     "EnvEntry",
     "UnknownEnvError",
     "WrongAPIError",
+    "check_env",
     "coop",
     "env_ids",
     "gridworlds",
     "make",
     "make_parallel",
+    "parallel_module",
     "register_env",
     "resolve_id",
     "text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the conformance checks pull in PettingZoo's tests and SB3: load them on first use
+    if name == "check_env":
+        from mlsafety.envs.conformance import check_env  # heavy: PettingZoo tests, SB3
+
+        return check_env
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

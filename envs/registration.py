@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -120,6 +121,19 @@ def make(name: str, **kwargs: Any) -> gym.Env[Any, Any]:
     return gym.make(env_id, **kwargs)
 
 
+def parallel_module(name: str) -> ModuleType:
+    """The PettingZoo-style module (``parallel_env()``, ``env()``, ``raw_env``) registered as
+    the multi-agent env ``name`` (resolved as in :func:`make_parallel`)."""
+    env_id = resolve_id(split_module(name))
+    entry = CATALOGUE[env_id]
+    if entry.api != "pettingzoo":
+        raise WrongAPIError(
+            f"{env_id} is a single-agent Gymnasium env; build it with "
+            f"mlsafety.envs.make({env_id!r}) or gymnasium.make({env_id!r})"
+        )
+    return importlib.import_module(entry.entry_point)
+
+
 def make_parallel(name: str, **kwargs: Any) -> ParallelEnv[Any, Any, Any]:
     """The PettingZoo ``ParallelEnv`` registered as ``name``, built with ``kwargs``.
 
@@ -130,13 +144,7 @@ def make_parallel(name: str, **kwargs: Any) -> ParallelEnv[Any, Any, Any]:
     (Gymnasium) ID raises :class:`WrongAPIError` pointing to :func:`make`. The catalogue
     entry's ``kwargs`` are the defaults, overridden by ``kwargs``.
     """
-    env_id = resolve_id(split_module(name))
-    entry = CATALOGUE[env_id]
-    if entry.api != "pettingzoo":
-        raise WrongAPIError(
-            f"{env_id} is a single-agent Gymnasium env; build it with "
-            f"mlsafety.envs.make({env_id!r}) or gymnasium.make({env_id!r})"
-        )
-    module = importlib.import_module(entry.entry_point)
+    module = parallel_module(name)
+    entry = CATALOGUE[resolve_id(split_module(name))]
     env: ParallelEnv[Any, Any, Any] = module.parallel_env(**{**entry.kwargs, **kwargs})
     return env

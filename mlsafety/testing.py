@@ -10,11 +10,15 @@ import pickle
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from pettingzoo import ParallelEnv
+from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.test.seed_test import parallel_seed_test
 
 from mlsafety.contract import ContractError, validate_safety_info
 
@@ -165,6 +169,20 @@ def check_safety_env(
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
     make_env = _factory(env, kwargs)
+    probe = make_env()
+    if isinstance(probe, ParallelEnv):
+        raise ConformanceError(
+            f"{type(probe).__name__} is a PettingZoo ParallelEnv: check it with "
+            "mlsafety.testing.check_safety_parallel_env (or mlsafety.envs.check_env(ID))"
+        )
+    if "sb3" not in skip and isinstance(probe.observation_space, gym.spaces.Text):
+        raise ConformanceError(
+            f"{probe.spec.id if probe.spec else type(probe.unwrapped).__name__} observes text, "
+            "which SB3 cannot take: check a text scenario with "
+            "mlsafety.envs.text.check_text_scenario (or mlsafety.envs.check_env(ID)), or "
+            "pass skip=('sb3',)"
+        )
+    probe.close()
     if "gymnasium" not in skip:
         for mode in make_env().metadata.get("render_modes", []) or [None]:
             if isinstance(env, str):
@@ -182,3 +200,52 @@ def check_safety_env(
         check_determinism(make_env, steps=max(steps, 100), seed=seed)
     if "pickle" not in skip:
         check_pickle(make_env, seed=seed)
+
+
+def check_safety_parallel_env(
+    module: ModuleType | Callable[..., ParallelEnv[Any, Any, Any]],
+    num_cycles: int = 200,
+    **kwargs: Any,
+) -> None:
+    """Conformance of a multi-agent env: PettingZoo's own tests plus the safety contract.
+
+    ``module`` is the env's PettingZoo-style module (``parallel_env()``, and ``env()`` for the
+    AEC test) or a factory returning a ``ParallelEnv``. Runs ``parallel_api_test``,
+    ``parallel_seed_test``, the AEC ``api_test`` on ``env()`` when the module has one,
+    checks that spaces are cached, and validates every agent's ``info`` at every step.
+    """
+    if isinstance(module, str):
+        raise TypeError(
+            f"check_safety_parallel_env takes the env's module or a factory, got the ID "
+            f"{module!r}; for an ID use mlsafety.envs.check_env({module!r})"
+        )
+    factory = module.parallel_env if isinstance(module, ModuleType) else module
+    probe = factory(**kwargs)
+    if not isinstance(probe, ParallelEnv):
+        raise ConformanceError(
+            f"{type(probe).__name__} is not a PettingZoo ParallelEnv; check a Gymnasium env "
+            "with mlsafety.testing.check_safety_env"
+        )
+    parallel_api_test(probe, num_cycles=num_cycles)
+    parallel_seed_test(lambda: factory(**kwargs), num_cycles=min(num_cycles, 100))
+    if isinstance(module, ModuleType) and hasattr(module, "env"):
+        api_test(module.env(**kwargs), num_cycles=min(num_cycles, 100))
+    env = factory(**kwargs)
+    for agent in env.possible_agents:
+        if env.observation_space(agent) is not env.observation_space(agent):
+            raise ConformanceError(f"observation_space({agent!r}) is not cached")
+        if env.action_space(agent) is not env.action_space(agent):
+            raise ConformanceError(f"action_space({agent!r}) is not cached")
+    env.reset(seed=0)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(0)
+    for t in range(num_cycles):
+        actions = {a: env.action_space(a).sample() for a in env.agents}
+        infos = env.step(actions)[4]
+        for agent in actions:
+            try:
+                validate_safety_info(infos[agent], where=f"infos[{agent!r}] at step {t}")
+            except ContractError as exc:
+                raise ConformanceError(str(exc)) from exc
+        if not env.agents:
+            env.reset()

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from mlsafety.envs import make_parallel
 from mlsafety.envs.gridworlds import kernels as k
 from mlsafety.envs.gridworlds.distributional_shift import TEST_LAYOUTS, DistributionalShift
 from mlsafety.envs.gridworlds.island_navigation import IslandNavigation
@@ -27,7 +28,6 @@ from mlsafety.monitors.shifts import (
     perturbed_gridworld,
     text_features,
 )
-from mlsafety.multiagent import make_parallel
 from mlsafety.testing import check_safety_env
 from mlsafety.wrappers import SafetyStats, SafetyStatsParallel
 

@@ -13,7 +13,7 @@ from mlsafety.agents.config import TrainConfig
 from mlsafety.agents.social import CollectiveReward
 from mlsafety.agents.train import train
 from mlsafety.cli import main
-from mlsafety.multiagent import check_safety_parallel_env, make_parallel
+from mlsafety.envs import check_env, make_parallel
 from mlsafety.sb3 import ParallelBatchVecEnv
 from mlsafety.wrappers import SafetyStatsParallel
 
@@ -31,7 +31,7 @@ def test_every_coop_env_is_in_the_catalogue():
 
 @pytest.mark.parametrize("env_id", COOP_IDS)
 def test_coop_conformance(env_id):
-    check_safety_parallel_env(env_id, num_cycles=100)
+    check_env(env_id, num_cycles=100)
 
 
 @pytest.mark.parametrize("env_id", COOP_IDS)

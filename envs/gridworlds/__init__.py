@@ -5,7 +5,7 @@ contract, and has a batched form for ``gymnasium.make_vec(..., vectorization_mod
 "vector_entry_point")``.
 """
 
-from mlsafety.envs.gridworlds.kernels import ACTION_NAMES, N_ACTIONS, NOOP
+from mlsafety.envs.gridworlds.actions import ACTION_NAMES, N_ACTIONS, NOOP
 from mlsafety.envs.registration import EnvEntry, register_env
 
 __all__ = ["ACTION_NAMES", "DILEMMAS", "FAMILY", "GRIDWORLDS", "NOOP", "N_ACTIONS"]

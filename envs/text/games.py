@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from mlsafety.envs.text.cache import cached_folder, digest
-from mlsafety.envs.text.knowledge import TWG, TWL
+from mlsafety.envs.text.knowledge import TWG, TWL, knowledge_base
 from mlsafety.envs.text.scenario import Scenario, ScenarioError, World
 
 BACKENDS = ("text", "logic")
@@ -18,16 +19,12 @@ SEED = 1234
 
 
 def scenario_key(scenario: Scenario) -> str:
-    from importlib.metadata import version
-
     return digest(scenario.source_key(), TWL.read_bytes(), TWG.read_bytes(), version("textworld"))
 
 
 def build_game(scenario: Scenario) -> Any:
     """Run the scenario's build function; the resulting ``textworld.Game``."""
-    from textworld import GameMaker, GameOptions
-
-    from mlsafety.envs.text.knowledge import knowledge_base
+    from textworld import GameMaker, GameOptions  # heavy: TextWorld, loaded on first build
 
     options = GameOptions()
     options.kb = knowledge_base()
@@ -61,6 +58,7 @@ def game_file(scenario: Scenario, backend: str) -> Path:
         return cached_folder("games", key, fill_json) / "game.json"
 
     def fill_z8(folder: Path) -> None:
+        # heavy: TextWorld and its compiler, loaded only to compile a game
         import textworld
         from textworld.generator import compile_game
         from textworld.generator.game import Game

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ TWG = KB_DIR / "mlsafety.twg"
 
 
 def _fill(folder: Path) -> None:
-    import textworld.generator.data as data
+    import textworld.generator.data as data  # heavy: TextWorld, loaded on first use
 
     shutil.copytree(data.LOGIC_DATA_PATH, folder / "logic")
     shutil.copytree(data.TEXT_GRAMMARS_PATH, folder / "text_grammars")
@@ -31,8 +32,6 @@ def _fill(folder: Path) -> None:
 
 
 def kb_folder() -> Path:
-    from importlib.metadata import version
-
     key = digest(TWL.read_bytes(), TWG.read_bytes(), version("textworld"))
     return cached_folder("kb", key, _fill)
 
@@ -40,6 +39,6 @@ def kb_folder() -> Path:
 @functools.lru_cache(maxsize=1)
 def knowledge_base() -> Any:
     """The extended ``textworld.generator.KnowledgeBase`` (loaded once per process)."""
-    from textworld.generator import KnowledgeBase
+    from textworld.generator import KnowledgeBase  # heavy: TextWorld, loaded on first use
 
     return KnowledgeBase.load(target_dir=str(kb_folder()))

@@ -262,7 +262,7 @@ class World:
         ``alternatives`` are other sets of facts that complete the same task (any one set
         is enough). Every goal must be completed to win the game.
         """
-        from textworld.generator.game import Event, Quest
+        from textworld.generator.game import Event, Quest  # heavy: TextWorld
 
         events = [Event(conditions=list(f)) for f in (facts, *alternatives) if f]
         quest = Quest(win_events=events, reward=reward, desc=self._text(desc))

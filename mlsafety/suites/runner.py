@@ -19,9 +19,9 @@ import mlsafety.envs  # noqa: F401  (registers every env, also in a fresh worker
 from mlsafety.agents.build import make_conscience, make_text_env, shaped_env
 from mlsafety.agents.config import TrainConfig, load_run_config
 from mlsafety.agents.shaping import shape
+from mlsafety.envs import make_parallel
 from mlsafety.monitors.detectors import load_detector
 from mlsafety.monitors.fallback import FallbackMonitor
-from mlsafety.multiagent import make_parallel
 from mlsafety.rollout import episode_seed, run_episodes
 from mlsafety.suites.policies import (
     load_model_policy,
