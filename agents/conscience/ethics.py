@@ -153,6 +153,7 @@ def cross_validate(
 
     Folds come from ``StratifiedGroupKFold`` (shuffled with ``seed``) so no group is split.
     """
+    # heavy: scikit-learn (seconds to import), needed only to cross-validate
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold
 
