@@ -263,7 +263,7 @@ class ContextConscience:
         """Fit on ``vectors`` (``(N, 4)`` morality degrees; wrong = harm to others or self)."""
         # heavy: scikit-learn (seconds to import), needed only to fit
         from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPClassifier
+        from sklearn.neural_network import MLPClassifier  # heavy: scikit-learn
 
         commands, contexts = list(commands), list(contexts)
         if len(commands) != len(contexts):

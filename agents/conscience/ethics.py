@@ -155,7 +155,7 @@ def cross_validate(
     """
     # heavy: scikit-learn (seconds to import), needed only to cross-validate
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold  # heavy: scikit-learn
 
     texts = list(texts)
     y = np.asarray(labels, dtype=np.int64)
