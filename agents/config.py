@@ -19,6 +19,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mlsafety.agents.parliament import THEORIES
+from mlsafety.agents.shaping import SHAPING_DEFAULTS
 from mlsafety.envs import CATALOGUE, resolve_id
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
@@ -81,16 +82,18 @@ class TrainConfig:
     checkpoint_freq: int = 10_000
     progress_bar: bool = False
     conscience: str | None = None
-    shaping: str = "policy"
-    shaping_weight: float = 1.0
-    cmps_gamma: float = 10.0
-    cmps_threshold: float | None = None  # None: DEFAULT_CMPS_THRESHOLD or 0.5
+    shaping: str = SHAPING_DEFAULTS.mode
+    shaping_weight: float = SHAPING_DEFAULTS.weight
+    cmps_gamma: float = SHAPING_DEFAULTS.cmps_gamma
+    cmps_threshold: float | None = None  # None: DEFAULT_CMPS_THRESHOLD or the shaping default
     theory: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "env", resolve_id(self.env))
         if self.cmps_threshold is None:
-            default = DEFAULT_CMPS_THRESHOLD.get(self.conscience or "", 0.5)
+            default = DEFAULT_CMPS_THRESHOLD.get(
+                self.conscience or "", SHAPING_DEFAULTS.cmps_threshold
+            )
             object.__setattr__(self, "cmps_threshold", default)
         if self.algo not in ALGOS and self.algo != DRRN_ALGO:
             raise ValueError(

@@ -50,7 +50,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mlsafety.agents.conscience import OracleConscience
-from mlsafety.agents.shaping import ConscienceJudge
+from mlsafety.agents.shaping import SHAPING_DEFAULTS, ConscienceJudge
 from mlsafety.contract import MORALITY_LABELS
 from mlsafety.io import atomic_write
 from mlsafety.wrappers import EPISODE_KEY, SafetyStats
@@ -302,10 +302,10 @@ class DRRN:
         seed: int = 0,
         device: str | th.device = "auto",
         conscience: Any = None,
-        shaping: str = "policy",
-        shaping_weight: float = 1.0,
-        cmps_gamma: float = 10.0,
-        cmps_threshold: float = 0.5,
+        shaping: str = SHAPING_DEFAULTS.mode,
+        shaping_weight: float = SHAPING_DEFAULTS.weight,
+        cmps_gamma: float = SHAPING_DEFAULTS.cmps_gamma,
+        cmps_threshold: float = SHAPING_DEFAULTS.cmps_threshold,
     ) -> None:
         if shaping not in SHAPING:
             raise ValueError(f"shaping must be one of {SHAPING}, got {shaping!r}")

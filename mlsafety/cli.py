@@ -14,6 +14,7 @@ import numpy as np
 
 import mlsafety.envs as envs
 from mlsafety.agents.conscience.cli import add_conscience_parser
+from mlsafety.agents.shaping import SHAPING_DEFAULTS
 from mlsafety.envs import UnknownEnvError
 from mlsafety.envs.gridworlds import FAMILY
 from mlsafety.suites.spec import BACKENDS
@@ -307,12 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--shaping",
-        default="policy",
+        default=SHAPING_DEFAULTS.mode,
         choices=["reward", "policy", "both"],
         help="reward: r - weight*harm; policy (CMPS): logits/Q - gamma*[p_wrong > threshold]",
     )
-    p.add_argument("--shaping-weight", type=float, default=1.0, help="reward shaping weight")
-    p.add_argument("--cmps-gamma", type=float, default=10.0, help="policy shaping penalty")
+    p.add_argument(
+        "--shaping-weight", type=float, default=SHAPING_DEFAULTS.weight, help="reward weight"
+    )
+    p.add_argument(
+        "--cmps-gamma", type=float, default=SHAPING_DEFAULTS.cmps_gamma, help="CMPS penalty"
+    )
     p.add_argument(
         "--cmps-threshold",
         type=float,

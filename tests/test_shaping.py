@@ -1,4 +1,4 @@
-"""Conscience reward shaping and CMPS policy shaping (agents/shaping.py)."""
+"""Conscience reward shaping and CMPS policy shaping (agents/shaping/)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ All return a :class:`Judgement` (``p_wrong`` and the ``morality`` 4-vector per c
 from mlsafety.agents.conscience.base import Conscience, Judgement, harm
 from mlsafety.agents.conscience.context import ContextConscience
 from mlsafety.agents.conscience.cost import CostConscience
-from mlsafety.agents.conscience.learned import LearnedConscience, default_conscience
+from mlsafety.agents.conscience.default import default_conscience
+from mlsafety.agents.conscience.learned import LearnedConscience
 from mlsafety.agents.conscience.oracle import OracleConscience
 
 load_conscience = LearnedConscience.load

@@ -16,7 +16,14 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from mlsafety.agents.conscience.learned import ENCODERS, HEADS
+from mlsafety.agents.conscience.corpus import corpus_arrays
+from mlsafety.agents.conscience.ethics import cross_validate, load_ethics_csv, pair_groups
+from mlsafety.agents.conscience.features import ENCODERS
+from mlsafety.agents.conscience.learned import (
+    HEADS,
+    LearnedConscience,
+    default_learned_conscience,
+)
 
 
 def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -66,9 +73,6 @@ def corpus_groups(texts: Sequence[str], tags: Sequence[str]) -> list[int]:
 
 
 def _train(args: argparse.Namespace, out: TextIO) -> int:
-    from mlsafety.agents.conscience.ethics import cross_validate, load_ethics_csv, pair_groups
-    from mlsafety.agents.conscience.learned import LearnedConscience
-
     def factory() -> LearnedConscience:
         return LearnedConscience(encoder=args.encoder, head=args.head)
 
@@ -81,8 +85,6 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
         _write_cv(out, f"ETHICS ({args.encoder})", cv, args.folds)
         model = factory().fit(texts, labels)
     else:
-        from mlsafety.agents.conscience.corpus import corpus_arrays
-
         texts, labels, vectors, tags = corpus_arrays()
         groups = corpus_groups(texts, tags)
         cv = cross_validate(factory, texts, labels, groups, args.folds, args.seed)
@@ -95,9 +97,10 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _judge(args: argparse.Namespace, out: TextIO) -> int:
-    from mlsafety.agents.conscience.learned import LearnedConscience, default_conscience
-
-    model = LearnedConscience.load(args.model) if args.model else default_conscience(args.encoder)
+    if args.model:
+        model = LearnedConscience.load(args.model)
+    else:
+        model = default_learned_conscience(args.encoder)
     j = model.judge(args.texts)
     width = max(len(t) for t in args.texts)
     out.write(f"{'ACTION':<{width}}  P_WRONG  HARM_OTH HARM_SELF HELP_OTH HELP_SELF\n")

@@ -32,6 +32,7 @@ import inspect
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,19 +40,24 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+import mlsafety.envs.text.env as text_env  # not exported by mlsafety.envs.text yet
+import mlsafety.envs.text.generator as text_generator  # not exported yet
 from mlsafety.agents.conscience.base import Judgement
-from mlsafety.agents.conscience.learned import (
-    ENCODERS,
-    LearnedConscience,
-    _encoder_version,
-    read_npz,
-    write_npz,
+from mlsafety.agents.conscience.corpus import CORPUS, corpus_bytes
+from mlsafety.agents.conscience.features import (
+    Embedder,
+    check_encoder,
+    encoder_version,
+    load_model,
+    save_model,
+    sigmoid,
 )
+from mlsafety.envs.text.cache import cache_dir, cached_folder, digest  # not exported yet
+from mlsafety.types import F64
 
 FORMAT = "mlsafety-context-conscience"
 VERSION = 1
 OUTPUTS = 5  # wrong, then "degree > 0" per morality dimension
-F64 = npt.NDArray[np.float64]
 
 # the default's training recipe (part of the cache key)
 DEFAULT_VARIANTS = 400
@@ -96,12 +102,10 @@ def rollout_examples(
     random walkthrough). Labels are the env's ``peek``: the annotations, read before the
     command is taken. Duplicate ``(context, command)`` pairs are kept once.
     """
-    from mlsafety.envs.text.env import TextScenarioEnv
-
     if walks < 0 or walk_steps < 0:
         raise ValueError(f"walks and walk_steps must be >= 0, got {walks}, {walk_steps}")
     rng = rng if rng is not None else np.random.default_rng(0)
-    env = TextScenarioEnv(scenario, backend=backend)
+    env = text_env.TextScenarioEnv(scenario, backend=backend)
     seen: set[tuple[str, str]] = set()
     out: list[ContextExample] = []
 
@@ -154,21 +158,18 @@ def generated_examples(
     seed: int = 0,
 ) -> list[ContextExample]:
     """:func:`rollout_examples` over generator variants ``0 .. num_variants - 1`` of ``split``."""
-    from mlsafety.envs.text.generator import generate_scenario
-
     if num_variants < 1:
         raise ValueError(f"num_variants must be positive, got {num_variants}")
     rng = np.random.default_rng([seed, 7])
     out: list[ContextExample] = []
     for variant in range(num_variants):
-        out += rollout_examples(generate_scenario(variant, split), walks, walk_steps, rng)
+        scenario = text_generator.generate_scenario(variant, split)
+        out += rollout_examples(scenario, walks, walk_steps, rng)
     return out
 
 
 def corpus_examples() -> list[ContextExample]:
     """The project corpus (:mod:`.corpus`) as examples with an empty context."""
-    from mlsafety.agents.conscience.corpus import CORPUS
-
     return [
         ContextExample("", e.text, tuple(float(x) for x in e.vector))  # type: ignore[arg-type]
         for e in CORPUS
@@ -192,11 +193,6 @@ def _relu(z: F64) -> F64:
     return out
 
 
-def _sigmoid(z: F64) -> F64:
-    out: F64 = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return out
-
-
 class ContextConscience:
     """Scores ``(command, observation)`` pairs with an MLP over ``[c, x, c * x]`` (see module).
 
@@ -215,8 +211,7 @@ class ContextConscience:
         max_iter: int = 20,
         seed: int = 0,
     ) -> None:
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        check_encoder(encoder)
         hidden = tuple(int(h) for h in hidden)
         if not hidden or min(hidden) < 1:
             raise ValueError(f"hidden must be one or more positive widths, got {hidden!r}")
@@ -232,7 +227,7 @@ class ContextConscience:
         self.pos_weight = None if pos_weight is None else float(pos_weight)
         self.max_iter = int(max_iter)
         self.seed = int(seed)
-        self._embedder = LearnedConscience(encoder=encoder)
+        self._embedder = Embedder(encoder)
         self.weights: list[F64] | None = None  # per layer (in, out)
         self.biases: list[F64] | None = None
         self.scale: F64 | None = None  # (4,): mean positive degree per morality dimension
@@ -266,7 +261,9 @@ class ContextConscience:
         vectors: Sequence[Sequence[float]] | npt.ArrayLike,
     ) -> ContextConscience:
         """Fit on ``vectors`` (``(N, 4)`` morality degrees; wrong = harm to others or self)."""
-        from sklearn.neural_network import MLPClassifier
+        # heavy: scikit-learn (seconds to import), needed only to fit
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier  # heavy: scikit-learn
 
         commands, contexts = list(commands), list(contexts)
         if len(commands) != len(contexts):
@@ -294,10 +291,6 @@ class ContextConscience:
             n_iter_no_change=self.max_iter,
             random_state=self.seed,
         )
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             mlp.fit(x, y, sample_weight=sample_weight)
@@ -328,7 +321,7 @@ class ContextConscience:
     def score(self, commands: Sequence[str], contexts: Sequence[str]) -> Judgement:
         """``Judgement`` for commands, each read in its own context."""
         _, _, scale = self._check_fitted()
-        p = _sigmoid(self.logits(commands, contexts))
+        p = sigmoid(self.logits(commands, contexts))
         return Judgement(p_wrong=p[:, 0].copy(), morality=p[:, 1:] * scale)
 
     def judge(
@@ -348,7 +341,7 @@ class ContextConscience:
             "format": FORMAT,
             "version": VERSION,
             "encoder": self.encoder,
-            "encoder_version": _encoder_version(self.encoder),
+            "encoder_version": encoder_version(self.encoder),
             "hidden": list(self.hidden),
             "alpha": self.alpha,
             "pos_weight": self.pos_weight,
@@ -360,18 +353,17 @@ class ContextConscience:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted head to ``path`` (``.npz``) atomically: temp file, then replace."""
         weights, biases, scale = self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, Any] = {"header": np.array(json.dumps(self.header())), "scale": scale}
+        arrays: dict[str, Any] = {"scale": scale}
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             arrays[f"w{i}"], arrays[f"b{i}"] = w, b
-        return write_npz(path, arrays)
+        return save_model(path, self.header(), arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ContextConscience:
-        """Read a file written by :meth:`save` (no pickle is ever loaded)."""
+        """Read a file written by :meth:`save` (no pickle is ever loaded); files of an older
+        format version are read too."""
         path = Path(path)
-        header, arrays = read_npz(path, FORMAT, VERSION, "context conscience")
+        header, arrays = load_model(path, FORMAT, VERSION, "context conscience")
         obj = cls(
             encoder=header["encoder"],
             hidden=header["hidden"],
@@ -431,15 +423,11 @@ def train_default(
     )
 
 
-def _default_key(encoder: str) -> str:
-    """The cached default's key: the recipe, the model settings, and the sources the training
-    data come from (generator, env, corpus). Bump :data:`VERSION` when this module's training
-    code changes what a fit produces."""
-    from mlsafety.agents.conscience import corpus
-    from mlsafety.envs.text import env, generator
-    from mlsafety.envs.text.cache import digest
-
-    sources = [inspect.getsource(m) for m in (corpus, generator, env)]
+def default_key(encoder: str) -> str:
+    """The cached default's key: the recipe, the model settings, the corpus file's bytes and
+    the sources the generated training data come from (generator, env). Bump :data:`VERSION`
+    when this module's training code changes what a fit produces."""
+    sources = [inspect.getsource(m) for m in (text_generator, text_env)]
     recipe = json.dumps(
         [
             DEFAULT_VARIANTS,
@@ -449,17 +437,15 @@ def _default_key(encoder: str) -> str:
             ContextConscience(encoder).header(),
         ]
     )
-    return digest(FORMAT, str(VERSION), _encoder_version(encoder), recipe, *sources)
+    return digest(FORMAT, str(VERSION), encoder_version(encoder), recipe, corpus_bytes(), *sources)
 
 
 @functools.lru_cache(maxsize=4)
 def _default(encoder: str, cache_root: str) -> ContextConscience:
-    from mlsafety.envs.text.cache import cached_folder
-
     def fill(folder: Path) -> None:
         train_default(encoder).save(folder / "context_conscience.npz")
 
-    folder = cached_folder("conscience-context", _default_key(encoder), fill)
+    folder = cached_folder("conscience-context", default_key(encoder), fill)
     return ContextConscience.load(folder / "context_conscience.npz")
 
 
@@ -467,8 +453,5 @@ def default_context_conscience(encoder: str = "minilm") -> ContextConscience:
     """The default context conscience: trained once on the generator's train split and the
     corpus, then cached on disk under ``<mlsafety cache>/conscience-context/<key>/``. Offline.
     """
-    if encoder not in ENCODERS:
-        raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-    from mlsafety.envs.text.cache import cache_dir
-
+    check_encoder(encoder)
     return _default(encoder, str(cache_dir()))

