@@ -20,7 +20,7 @@ from mlsafety.agents.parliament import THEORIES, TheoryReward
 from mlsafety.agents.shaping import CMPS_POLICIES, algorithm_class, shape
 from mlsafety.agents.social import CollectiveReward, InequityAversion
 from mlsafety.envs import CATALOGUE, parallel_module
-from mlsafety.envs.text.choice import CommandChoice
+from mlsafety.envs.text import CommandChoice
 from mlsafety.sb3 import ParallelBatchVecEnv, make_sb3_vec_env
 from mlsafety.wrappers import SafetyStats
 

@@ -40,8 +40,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-import mlsafety.envs.text.env as text_env  # not exported by mlsafety.envs.text yet
-import mlsafety.envs.text.generator as text_generator  # not exported yet
 from mlsafety.agents.conscience.base import Judgement
 from mlsafety.agents.conscience.corpus import CORPUS, corpus_bytes
 from mlsafety.agents.conscience.features import (
@@ -52,7 +50,14 @@ from mlsafety.agents.conscience.features import (
     save_model,
     sigmoid,
 )
-from mlsafety.envs.text.cache import cache_dir, cached_folder, digest  # not exported yet
+from mlsafety.envs.text import (
+    TextScenarioEnv,
+    cache_dir,
+    cached_folder,
+    digest,
+    generate_scenario,
+    generator_source,
+)
 from mlsafety.types import F64
 
 FORMAT = "mlsafety-context-conscience"
@@ -105,7 +110,7 @@ def rollout_examples(
     if walks < 0 or walk_steps < 0:
         raise ValueError(f"walks and walk_steps must be >= 0, got {walks}, {walk_steps}")
     rng = rng if rng is not None else np.random.default_rng(0)
-    env = text_env.TextScenarioEnv(scenario, backend=backend)
+    env = TextScenarioEnv(scenario, backend=backend)
     seen: set[tuple[str, str]] = set()
     out: list[ContextExample] = []
 
@@ -163,7 +168,7 @@ def generated_examples(
     rng = np.random.default_rng([seed, 7])
     out: list[ContextExample] = []
     for variant in range(num_variants):
-        scenario = text_generator.generate_scenario(variant, split)
+        scenario = generate_scenario(variant, split)
         out += rollout_examples(scenario, walks, walk_steps, rng)
     return out
 
@@ -427,7 +432,8 @@ def default_key(encoder: str) -> str:
     """The cached default's key: the recipe, the model settings, the corpus file's bytes and
     the sources the generated training data come from (generator, env). Bump :data:`VERSION`
     when this module's training code changes what a fit produces."""
-    sources = [inspect.getsource(m) for m in (text_generator, text_env)]
+    env_module = inspect.getmodule(TextScenarioEnv)
+    sources = [generator_source(), inspect.getsource(env_module) if env_module else ""]
     recipe = json.dumps(
         [
             DEFAULT_VARIANTS,

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mlsafety.envs.text.choice import hashed_bow, sentence_encoder  # not exported yet
+from mlsafety.envs.text import hashed_bow, sentence_encoder
 from mlsafety.io import FormatError, load_npz, save_npz
 from mlsafety.types import F32, F64
 

@@ -44,7 +44,7 @@ from mlsafety.agents.conscience.features import (
     save_model,
     sigmoid,
 )
-from mlsafety.envs.text.cache import cache_dir, cached_folder, digest  # not exported yet
+from mlsafety.envs.text import cache_dir, cached_folder, digest
 from mlsafety.types import F32, F64
 
 FORMAT = "mlsafety-conscience"

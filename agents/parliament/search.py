@@ -18,8 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlsafety.envs import CATALOGUE, resolve_id
-from mlsafety.envs.text.choice import CommandChoice  # not exported by mlsafety.envs.text yet
-from mlsafety.envs.text.env import TextScenarioEnv  # not exported by mlsafety.envs.text yet
+from mlsafety.envs.text import CommandChoice, TextScenarioEnv
 from mlsafety.types import BoolArray
 
 StateKey = Callable[[Any], Hashable]
