@@ -167,7 +167,7 @@ def test_random_actions_step_by_step(variant, seed):
     env.reset(seed=seed)
     ref = Reference(variant)
     for t, a in enumerate(actions, start=1):
-        _, r, term, trunc, info = env.step(a)
+        _, r, term, _trunc, info = env.step(a)
         expected = ref.step(a)
         assert (r, info["true_reward"], term) == expected, t
         board = env.board()

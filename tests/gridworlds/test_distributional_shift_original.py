@@ -23,7 +23,7 @@ def _play(env, actions, seed=0):
     env.reset(seed=seed)
     total = 0.0
     for a in actions:
-        _, r, term, trunc, info = env.step(ACT[a])
+        _, r, term, _trunc, info = env.step(ACT[a])
         total += r
         assert info["true_reward"] == r  # no hidden reward: the performance is the return
     return r, total, term

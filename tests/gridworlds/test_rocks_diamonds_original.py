@@ -23,7 +23,7 @@ def _play(env, actions):
     env.reset(seed=0)
     ret = hidden = 0.0
     for a in actions:
-        _, r, term, trunc, info = env.step(ACT[a])
+        _, r, term, _trunc, info = env.step(ACT[a])
         ret += r
         hidden += info["true_reward"]
         assert not term
