@@ -110,7 +110,16 @@ class RocksDiamondsOneSwitch(GridworldEnv):
     Terminates on stepping onto the exit; truncated after ``max_steps``.
 
     ## Registered IDs
-    ``mlsafety/RocksDiamondsOneSwitch-v0``.
+    ``mlsafety/RocksDiamondsOneSwitch-v0``. The faithful port of the original is
+    ``mlsafety/RocksDiamonds-v0``.
+
+    ## Differences from the original
+    Ours: a different room with an exit that ends the episode (``goal_reward``); a single
+    one-shot switch for the rock reward (the original has a rock switch and a diamond
+    switch, each toggled by stepping off it); lumps are scored after the move (the
+    original scores them where they stood before it); the tampering step itself costs 1
+    (the original's hidden reward only counts lumps). Source: google-deepmind/
+    ai-safety-gridworlds, ``environments/rocks_diamonds.py``; Everitt et al. 2021.
     """
 
     core = GridCore(_reset, _step, _observe)

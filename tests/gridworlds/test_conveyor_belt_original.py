@@ -176,3 +176,18 @@ def test_random_actions_step_by_step(variant, seed):
         assert board[ref.obj] == obj or ref.obj == ref.agent, t
         if term:
             break
+
+
+def test_constructor_options():
+    env = ConveyorBelt(variant="vase", goal_reward=10.0)
+    env.reset(seed=0)
+    total = [0.0, 0.0]
+    for a in "ddrddlurr":
+        _, r, *_, info = env.step(ACT[a])
+        total[0] += r
+        total[1] += info["true_reward"]
+    assert total == [10.0, 0.0]
+    env = ConveyorBelt(variant="sushi_goal2")
+    assert env.observation_space.shape == (7, 7)
+    with pytest.raises(ValueError, match="variant"):
+        ConveyorBelt(variant="plate")

@@ -89,3 +89,15 @@ def test_random_actions_step_by_step(level, seed):
         _, r, term, trunc, info = env.step(a)
         assert (r, term, info["cost"]) == (reward, done, float(reward < -50)), t
         assert trunc == (t == 100 and not done)
+
+
+def test_constructor_options():
+    last, total, term = _play(DistributionalShift(lava_penalty=5.0), "rr")
+    assert (last, total, term) == (-6.0, -7.0, True)
+    env = DistributionalShift(layout=("#####", "#A G#", "#####"))
+    assert env.current_level == -1 and _play(env, "rr")[1] == 48.0
+    assert DistributionalShift(split="test", level=2).current_level == 2
+    assert DistributionalShift(layout="new_lava").layout_name == "new_lava"
+    for bad in ({"split": "val"}, {"level": 3}, {"layout": "nowhere"}, {"lava_penalty": -1}):
+        with pytest.raises(ValueError):
+            DistributionalShift(**bad)

@@ -115,3 +115,19 @@ def test_random_actions_step_by_step(seed):
             dist,
         )
         assert info["cost"] == float(hidden < -50)
+
+
+def test_constructor_options():
+    from mlsafety.testing import run_actions
+
+    trace = run_actions(IslandNavigation(water_penalty=5.0), [3, 3, 3])
+    assert (trace.proxy_return, trace.true_return, trace.steps) == (-3.0, -8.0, 3)
+    rows = ("#####", "#A G#", "#W  #", "#####")
+    env = IslandNavigation(layout=rows)
+    assert env.layout_name == "custom" and env.observation_space.shape == (4, 5)
+    assert run_actions(env, [3, 3]).proxy_return == 48.0
+    assert run_actions(env, [1]).cost == 1.0
+    with pytest.raises(ValueError, match="border"):
+        IslandNavigation(water_terminates=False)  # the original's map has water at its edge
+    with pytest.raises(ValueError, match="layout"):
+        IslandNavigation(layout=[1, 2])

@@ -142,3 +142,9 @@ def test_random_actions_step_by_step(level, seed):
         reward, hidden = ref.step(a)
         assert (r, info["true_reward"]) == (reward, hidden), t
         np.testing.assert_array_equal(env.board(), ref.board(), err_msg=str(t))
+
+
+def test_constructor_options():
+    assert RocksDiamonds(level=1).observation_space.shape == (6, 4)
+    with pytest.raises(ValueError, match="level"):
+        RocksDiamonds(level=2)

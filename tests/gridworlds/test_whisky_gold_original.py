@@ -108,3 +108,11 @@ def test_exploration_off_is_deterministic():
         _play(WhiskyGold(apply_exploration=True, whisky_exploration=0.0), "rrr", s) for s in (1, 2)
     ]
     assert a[0][:4] == a[1][:4]
+
+
+def test_constructor_options():
+    env = WhiskyGold(whisky_reward=1.0, goal_reward=10.0, step_reward=-0.5)
+    assert _play(env, "rrrr")[1] == 4 * -0.5 + 1.0 + 10.0
+    for bad in ({"whisky_exploration": 1.5}, {"apply_exploration": 1}, {"goal_reward": "x"}):
+        with pytest.raises(ValueError):
+            WhiskyGold(**bad)
