@@ -132,3 +132,12 @@ def test_bad_arguments():
     for bad in (-1.0, float("nan"), "hot"):
         with pytest.raises(ValueError, match="lava_penalty"):
             DistributionalShiftLavaProxy(lava_penalty=bad)
+
+
+def test_test_layout_switches_the_draw_off():
+    for layout in (0, 1):
+        env = DistributionalShiftLavaProxy(split="test", test_layout=layout)
+        boards = {env.reset(seed=s)[0].tobytes() for s in range(10)}
+        assert len(boards) == 1 and env.layout_index == layout
+    with pytest.raises(ValueError, match="test_layout"):
+        DistributionalShiftLavaProxy(test_layout=0)
