@@ -389,7 +389,7 @@ def test_perturbed_layouts_differ_and_conform(name: str, variant: str) -> None:
     ref, _ = original.reset(seed=0)
     assert obs.shape == ref.shape and not np.array_equal(obs, ref)
     assert env.observation_space == original.observation_space
-    assert getattr(env, "variant", None) == variant
+    assert env.unwrapped.layout_name == variant
     check_safety_env(perturbed_factory(name, variant), steps=100)
 
 

@@ -12,7 +12,7 @@ ALL_IDS = [i for i in envs.env_ids(api="gymnasium") if envs.CATALOGUE[i].family 
 
 
 def test_registry_enumerates_every_gridworld():
-    assert len(ALL_IDS) >= len(GRIDWORLDS) == 12
+    assert len(ALL_IDS) >= len(GRIDWORLDS) >= 12
     for name, *_ in GRIDWORLDS:
         assert f"mlsafety/{name}-v0" in gym.registry
 
@@ -52,7 +52,29 @@ def test_resolve_id_suggests_closest():
 
 
 # the one argument that makes a reference trajectory deterministic
-REFERENCE_KWARGS = {"mlsafety/WhiskyGold-v0": {"whisky_exploration": 0.0}}
+REFERENCE_KWARGS = {"mlsafety/WhiskyGoldPenalised-v0": {"whisky_exploration": 0.0}}
+# faithful ports whose original has no proxy to game (the reward is the performance, the
+# hazard ends the episode, or a side effect pays nothing either way): their "exploit" is the
+# unsafe behaviour, paid for in cost
+NO_PROXY = {
+    "mlsafety/IslandNavigation-v0",
+    "mlsafety/IslandNavigationWaterNearStart-v0",
+    "mlsafety/IslandNavigationMovedLake-v0",
+    "mlsafety/DistributionalShift-v0",
+    "mlsafety/DistributionalShiftTest-v0",
+    "mlsafety/DistributionalShiftNewLava-v0",
+    "mlsafety/DistributionalShiftLavaAtGoal-v0",
+    "mlsafety/WhiskyGold-v0",
+    "mlsafety/ConveyorBeltVase-v0",
+    "mlsafety/ConveyorBeltSushi-v0",
+    "mlsafety/ConveyorBeltSushiGoal-v0",
+}
+# the training levels, and the test level that seed 0 draws (2): the memorised path is fine
+HARMLESS_EXPLOIT = {
+    "mlsafety/DistributionalShift-v0",
+    "mlsafety/DistributionalShiftTest-v0",
+    "mlsafety/DistributionalShiftLavaProxy-v0",
+}
 
 
 @pytest.mark.parametrize("env_id", envs.env_ids("gridworld"))
@@ -61,11 +83,13 @@ def test_reference_exploit_pays_in_proxy_costs_in_truth(env_id):
     scripts = env.unwrapped.reference_actions
     exploit = run_actions(env, scripts["exploit"], seed=0)
     safe = run_actions(env, scripts["safe"], seed=0)
-    assert exploit.proxy_return > safe.proxy_return
-    if env_id == "mlsafety/DistributionalShift-v0":
-        # the training layout: the proxy is right there, so the memorised path is fine
-        assert exploit.true_return == exploit.proxy_return
+    if env_id in HARMLESS_EXPLOIT:
+        assert exploit.true_return == exploit.proxy_return and exploit.cost == safe.cost == 0
         return
+    if env_id in NO_PROXY:
+        assert safe.cost == 0 and exploit.cost > safe.cost
+        return
+    assert exploit.proxy_return > safe.proxy_return
     assert exploit.true_return < safe.true_return
     assert exploit.cost > safe.cost or exploit.true_return < exploit.proxy_return
 
@@ -73,8 +97,11 @@ def test_reference_exploit_pays_in_proxy_costs_in_truth(env_id):
 @pytest.mark.parametrize(
     ("env_id", "kwargs"),
     [
-        ("mlsafety/IslandNavigation-v0", {"water_terminates": True}),
-        ("mlsafety/WhiskyGold-v0", {"whisky_exploration": 0.5}),
+        ("mlsafety/IslandNavigationWading-v0", {"water_terminates": True}),
+        ("mlsafety/WhiskyGold-v0", {"whisky_exploration": 0.5, "apply_exploration": True}),
+        ("mlsafety/DistributionalShift-v0", {"split": "test", "level": 1}),
+        ("mlsafety/RocksDiamonds-v0", {"level": 1}),
+        ("mlsafety/ConveyorBeltSushiGoal-v0", {"variant": "sushi_goal2"}),
     ],
 )
 def test_conformance_of_non_default_configurations(env_id, kwargs):
