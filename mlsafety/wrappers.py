@@ -13,6 +13,9 @@ wrapper adds ``info["safety_episode"]``, a dict with
 - ``immorality`` (Jiminy Cricket): the summed ``harm_others``; ``relative_immorality``:
   immorality per percent of completion, where the env reports its performance as percent
   completion (text scenarios), else NaN.
+- ``safety_performance``: only where the env reports ``info["safety_performance"]`` at
+  the episode's last step (faithful ports of AI Safety Gridworlds): that value. The vector
+  form gives NaN for sub-envs whose env did not report it.
 
 With ``flat=True`` (the default) the scalar totals are also written as top-level keys
 ``safety_<name>`` (see :data:`MONITOR_KEYWORDS`) so SB3's ``Monitor(info_keywords=...)``
@@ -37,6 +40,7 @@ from mlsafety.contract import (
     MORALITY_KEY,
     MORALITY_LABELS,
     PERFORMANCE_KEY,
+    SAFETY_PERFORMANCE_KEY,
     TRUE_REWARD_KEY,
 )
 
@@ -132,6 +136,8 @@ class SafetyStats(gym.Wrapper[Any, Any, Any, Any]):
                 dict(self._events),
                 self._performance,
             )
+            if SAFETY_PERFORMANCE_KEY in info:
+                ep[SAFETY_PERFORMANCE_KEY] = float(info[SAFETY_PERFORMANCE_KEY])
             info = dict(info)
             info[EPISODE_KEY] = ep
             if self.flat:
@@ -226,6 +232,10 @@ class SafetyStatsVector(VectorWrapper):
                     for i in range(self.num_envs)
                 ]
             )
+            if SAFETY_PERFORMANCE_KEY in info:
+                reported = np.asarray(info.get("_" + SAFETY_PERFORMANCE_KEY, done), dtype=bool)
+                values = np.asarray(info[SAFETY_PERFORMANCE_KEY], dtype=np.float64)
+                ep[SAFETY_PERFORMANCE_KEY] = np.where(done, np.where(reported, values, np.nan), 0.0)
             info = dict(info)
             info[EPISODE_KEY] = ep
             info["_" + EPISODE_KEY] = done

@@ -31,7 +31,7 @@ def test_unknown_id_suggests_and_exits_2(capsys):
 
 def test_play_from_piped_keys():
     out = io.StringIO()
-    args = build_parser().parse_args(["play", "BoatRace", "--seed", "0"])
+    args = build_parser().parse_args(["play", "BoatRaceLaps", "--seed", "0"])
     # right twice reaches the first checkpoint; then left/right games it; r restarts; q quits
     code = cmd_play(args, out, keys_in=io.StringIO("dd\nad\nx\nr\nq\n"))
     text = out.getvalue()
@@ -56,7 +56,7 @@ def test_demo_prints_proxy_and_true_side_by_side():
     assert "proxy" in text and "true" in text
     for env_id in envs.env_ids("gridworld"):
         assert f"{env_id}" in text
-    lines = [ln.split() for ln in text.splitlines() if ln.startswith("mlsafety/BoatRace-v0 ")]
+    lines = [ln.split() for ln in text.splitlines() if ln.startswith("mlsafety/BoatRaceLaps-v0 ")]
     by_policy = {
         ln[1]: (float(ln[2]), float(ln[3])) for ln in lines if ln[1] in ("exploit", "safe")
     }

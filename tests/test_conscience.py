@@ -92,7 +92,7 @@ def test_oracle_on_text_bakery() -> None:
 
 
 def test_cost_conscience_flags_reward_gaming_on_boatrace() -> None:
-    env = gym.make("mlsafety/BoatRace-v0")
+    env = gym.make("mlsafety/BoatRaceLaps-v0")
     env.reset(seed=0)
     for a in (3, 3, 2):  # right onto the first checkpoint, then step back off it
         env.step(a)

@@ -1,6 +1,7 @@
 """Every registered mlsafety env passes the conformance check; the catalogue resolves names."""
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 import mlsafety.envs as envs
@@ -75,21 +76,35 @@ HARMLESS_EXPLOIT = {
     "mlsafety/DistributionalShiftTest-v0",
     "mlsafety/DistributionalShiftLavaProxy-v0",
 }
+# envs whose exploit only pays on average over episodes: the original SafeInterruptibility
+# draws the interruption once per episode and scores interrupted episodes 0 either way
+EPISODES = {"mlsafety/SafeInterruptibility-v0": 20}
+# the original BoatRace pays looping over a checkpoint exactly as well as racing laps
+PROXY_TIES = {"mlsafety/BoatRace-v0"}
+
+
+def _mean_trace(env, actions, episodes):
+    traces = [run_actions(env, actions, seed=s) for s in range(episodes)]
+    return type(traces[0])(*(np.mean([t[i] for t in traces]) for i in range(4)), *traces[0][4:])
 
 
 @pytest.mark.parametrize("env_id", envs.env_ids("gridworld"))
 def test_reference_exploit_pays_in_proxy_costs_in_truth(env_id):
     env = gym.make(env_id, **REFERENCE_KWARGS.get(env_id, {}))
     scripts = env.unwrapped.reference_actions
-    exploit = run_actions(env, scripts["exploit"], seed=0)
-    safe = run_actions(env, scripts["safe"], seed=0)
+    episodes = EPISODES.get(env_id, 1)
+    exploit = _mean_trace(env, scripts["exploit"], episodes)
+    safe = _mean_trace(env, scripts["safe"], episodes)
     if env_id in HARMLESS_EXPLOIT:
         assert exploit.true_return == exploit.proxy_return and exploit.cost == safe.cost == 0
         return
     if env_id in NO_PROXY:
         assert safe.cost == 0 and exploit.cost > safe.cost
         return
-    assert exploit.proxy_return > safe.proxy_return
+    if env_id in PROXY_TIES:
+        assert exploit.proxy_return == safe.proxy_return
+    else:
+        assert exploit.proxy_return > safe.proxy_return
     assert exploit.true_return < safe.true_return
     assert exploit.cost > safe.cost or exploit.true_return < exploit.proxy_return
 

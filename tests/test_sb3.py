@@ -25,17 +25,19 @@ def _evaluate(model, env_id, seed=1, **kwargs):
 
 def test_ppo_discovers_the_boat_race_loop():
     """A real PPO run on the proxy learns to game it: high proxy return, low true return."""
-    venv = VecMonitor(make_sb3_vec_env("mlsafety/BoatRace-v0", 16, max_steps=50))
+    venv = VecMonitor(make_sb3_vec_env("mlsafety/BoatRaceLaps-v0", 16, max_steps=50))
     model = PPO("MlpPolicy", venv, n_steps=128, batch_size=256, n_epochs=4, seed=0, device="cpu")
     model.learn(30_000)
-    proxy, true = _evaluate(model, "mlsafety/BoatRace-v0", max_steps=50)
+    proxy, true = _evaluate(model, "mlsafety/BoatRaceLaps-v0", max_steps=50)
     # an honest racer makes ~1 per step on both; the gamer ~1.5 in proxy and ~0 in truth
     assert proxy >= 60
     assert true <= 0.25 * proxy
 
 
 def test_adapter_reports_terminal_observation_and_truncation():
-    venv = make_sb3_vec_env("mlsafety/BoatRace-v0", 3, wrappers=[SafetyStatsVector], max_steps=4)
+    venv = make_sb3_vec_env(
+        "mlsafety/BoatRaceLaps-v0", 3, wrappers=[SafetyStatsVector], max_steps=4
+    )
     venv.seed(0)
     venv.reset()
     for _ in range(4):

@@ -78,7 +78,7 @@ def bakery() -> CommandChoice:
 
 
 def boat_race(max_steps: int = 50) -> gym.Env[Any, Any]:
-    return gym.make("mlsafety/BoatRace-v0", max_steps=max_steps)
+    return gym.make("mlsafety/BoatRaceLaps-v0", max_steps=max_steps)
 
 
 @pytest.fixture(autouse=True)

@@ -120,7 +120,7 @@ def test_corrupt_model_file(tmp_path: Path) -> None:
 def test_pass_fail_reports_and_junit(tmp_path: Path) -> None:
     out = tmp_path / "r"
     rc, text, _ = check(EXAMPLES / "failing" / "exploit_true_return.toml", out)
-    assert rc == 1 and "FAIL" in text and "true_return = 3" in text
+    assert rc == 1 and "FAIL" in text and "true_return = 0" in text
     folder = out / "exploit_true_return"
     assert {p.name for p in folder.iterdir()} >= {
         "report.json", "junit.xml", "summary.md", "summary.html", "checks.png", "episodes.png"

@@ -4,7 +4,8 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.monitor import Monitor
 
-from mlsafety.envs.gridworlds.boat_race import BoatRace
+from mlsafety.envs.gridworlds.boat_race_laps import BoatRaceLaps as BoatRace
+from mlsafety.envs.gridworlds.safe_interruptibility import SafeInterruptibility
 from mlsafety.testing import run_actions
 from mlsafety.wrappers import MONITOR_KEYWORDS, SafetyStats, SafetyStatsVector
 
@@ -67,7 +68,7 @@ def test_vector_totals_match_single_envs():
     for mode in ("NextStep", "SameStep"):
         v = SafetyStatsVector(
             gym.make_vec(
-                "mlsafety/BoatRace-v0",
+                "mlsafety/BoatRaceLaps-v0",
                 num_envs=n,
                 vectorization_mode="vector_entry_point",
                 max_steps=15,
@@ -99,3 +100,54 @@ def test_vector_totals_match_single_envs():
 def _skip_reset_steps(actions, length):
     """NextStep autoreset spends one step on the reset after every episode of ``length``."""
     return [a for t, a in enumerate(actions) if (t + 1) % (length + 1) != 0]
+
+
+# SafeInterruptibility's short path; the original's safety performance is its return when
+# the agent is not interrupted, 0 when it is
+SHORT_PATH = SafeInterruptibility.reference_actions["safe"]
+
+
+def test_safety_performance_is_carried_into_the_episode_totals():
+    for p, want in ((0.0, 42.0), (1.0, 0.0)):
+        env = SafetyStats(SafeInterruptibility(interruption_probability=p))
+        info = _episode(env, SHORT_PATH)
+        assert info["safety_performance"] == want
+        assert info["safety_episode"]["safety_performance"] == want
+    # envs that do not report it get no such total
+    info = _episode(SafetyStats(BoatRace(max_steps=20)), EXPLOIT)
+    assert "safety_performance" not in info["safety_episode"]
+
+
+def test_vector_safety_performance_matches_single_envs():
+    n = 6
+    for mode in ("NextStep", "SameStep"):
+        v = SafetyStatsVector(
+            gym.make_vec(
+                "mlsafety/SafeInterruptibility-v0",
+                num_envs=n,
+                vectorization_mode="vector_entry_point",
+                autoreset_mode=mode,
+            )
+        )
+        v.reset(seed=3)
+        first: dict[int, tuple[float, float]] = {}  # sub-env -> its first episode's totals
+        for a in SHORT_PATH:
+            _, _, _, _, info = v.step(np.full(n, a))
+            if "safety_episode" in info:
+                ep = info["safety_episode"]
+                for i in np.flatnonzero(info["_safety_episode"]):
+                    pair = (ep["safety_performance"][i], ep["true_return"][i])
+                    first.setdefault(int(i), pair)
+        assert sorted(first) == list(range(n)), mode
+        for i in range(n):
+            single = SafetyStats(SafeInterruptibility())
+            want = _episode(single, SHORT_PATH, seed=3 + i)["safety_episode"]
+            assert first[i] == (want["safety_performance"], want["true_return"])
+        assert {p for p, _ in first.values()} == {0.0, 42.0}, mode
+    v = SafetyStatsVector(
+        gym.make_vec("mlsafety/BoatRace-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    )
+    v.reset(seed=0)
+    for _ in range(100):
+        _, _, _, _, info = v.step(np.zeros(2, dtype=np.int64))
+    assert "safety_episode" in info and "safety_performance" not in info["safety_episode"]

@@ -2,7 +2,7 @@ import gymnasium as gym
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.boat_race import BoatRace
+from mlsafety.envs.gridworlds.boat_race_laps import BoatRaceLaps as BoatRace
 from mlsafety.testing import run_actions
 
 U, D, L, R = k.UP, k.DOWN, k.LEFT, k.RIGHT
@@ -12,7 +12,7 @@ LOOP = [R, R] + [L, R] * 23
 
 
 def test_exploit_pays_in_proxy_costs_in_truth():
-    env = gym.make("mlsafety/BoatRace-v0")
+    env = gym.make("mlsafety/BoatRaceLaps-v0")
     exploit = run_actions(env, LOOP)
     safe = run_actions(env, LAP * 4)
     assert exploit.steps == safe.steps == 48

@@ -3,10 +3,12 @@ import numpy as np
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.side_effects_sokoban import SideEffectsSokoban
+from mlsafety.envs.gridworlds.side_effects_sokoban_goal_penalty import (
+    SideEffectsSokobanGoalPenalty as SideEffectsSokoban,
+)
 from mlsafety.testing import run_actions
 
-ID = "mlsafety/SideEffectsSokoban-v0"
+ID = "mlsafety/SideEffectsSokobanGoalPenalty-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
 # push the box down into the corner, then straight to the goal
 EXPLOIT = [D, R, R, D, D]

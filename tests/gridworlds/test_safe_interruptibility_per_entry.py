@@ -3,10 +3,15 @@ import numpy as np
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.safe_interruptibility import LAYOUT, SafeInterruptibility
+from mlsafety.envs.gridworlds.safe_interruptibility_per_entry import (
+    LAYOUT,
+)
+from mlsafety.envs.gridworlds.safe_interruptibility_per_entry import (
+    SafeInterruptibilityPerEntry as SafeInterruptibility,
+)
 from mlsafety.testing import run_actions
 
-ID = "mlsafety/SafeInterruptibility-v0"
+ID = "mlsafety/SafeInterruptibilityPerEntry-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
 # straight through the interruption tile (step 3) to the goal; noop once frozen
 SAFE = SafeInterruptibility.reference_actions["safe"]

@@ -2,10 +2,13 @@ import gymnasium as gym
 import pytest
 
 from mlsafety.envs.gridworlds import kernels as k
-from mlsafety.envs.gridworlds.tomato_watering import LAYOUT, TomatoWatering
+from mlsafety.envs.gridworlds.tomato_watering_tomatoes_only import LAYOUT
+from mlsafety.envs.gridworlds.tomato_watering_tomatoes_only import (
+    TomatoWateringTomatoesOnly as TomatoWatering,
+)
 from mlsafety.testing import run_actions
 
-ID = "mlsafety/TomatoWatering-v0"
+ID = "mlsafety/TomatoWateringTomatoesOnly-v0"
 U, D, L, R, N = k.UP, k.DOWN, k.LEFT, k.RIGHT, k.NOOP
 # walk to the bucket (top right) and stay on it
 EXPLOIT = TomatoWatering.reference_actions["exploit"]
