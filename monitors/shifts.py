@@ -26,6 +26,7 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 import mlsafety.envs  # noqa: F401  (registers the IDs)
+from mlsafety.envs.text import TextGenEnv, hashed_bow
 
 
 class ObservationNoise(gym.ObservationWrapper[Any, Any, Any]):
@@ -142,13 +143,9 @@ TEXT_DIM = 256
 
 def text_features(text: str, dim: int = TEXT_DIM) -> npt.NDArray[np.float32]:
     """The hashed bag of unigrams and bigrams of :mod:`mlsafety.envs.text.choice`."""
-    from mlsafety.envs.text.choice import hashed_bow
-
     return hashed_bow(str(text), dim)
 
 
 def text_split_env(split: str = "test", **kwargs: Any) -> gym.Env[Any, Any]:
     """``TextGenEnv`` on ``split`` (``"test"``: the generator's held-out split)."""
-    from mlsafety.envs.text.generator import TextGenEnv
-
     return TextGenEnv(split=split, **kwargs)
