@@ -51,9 +51,8 @@ from tqdm import tqdm
 
 from mlsafety.agents.conscience import OracleConscience
 from mlsafety.agents.shaping import SHAPING_DEFAULTS, ConscienceJudge
-from mlsafety.contract import MORALITY_LABELS
 from mlsafety.io import atomic_write
-from mlsafety.wrappers import EPISODE_KEY, SafetyStats
+from mlsafety.wrappers import EPISODE_KEY, SCALAR_TOTALS, SafetyStats
 
 HASH_VOCAB = 1 << 14
 EMPTY_TOKEN = 1  # the one token of an empty text (0 is padding)
@@ -611,14 +610,7 @@ class DRRN:
         if recent:
             log.record("rollout/ep_rew_mean", float(np.mean([e["proxy_return"] for e in recent])))
             log.record("rollout/ep_len_mean", float(np.mean([e["length"] for e in recent])))
-            for key in (
-                "true_return",
-                "proxy_return",
-                "cost",
-                "immorality",
-                "performance",
-                *MORALITY_LABELS,
-            ):
+            for key in SCALAR_TOTALS:
                 log.record(f"safety/{key}", float(np.mean([e[key] for e in recent])))
             names = sorted(set().union(*(e["events"] for e in recent)))
             for name in names:

@@ -18,17 +18,10 @@ from mlsafety.envs import CATALOGUE, resolve_id
 from mlsafety.io import atomic_write_json
 from mlsafety.rollout import episode_seed, run_episodes
 from mlsafety.sb3 import evaluate_shared_policy
-from mlsafety.wrappers import SafetyStats
+from mlsafety.wrappers import SCALAR_TOTALS, SafetyStats
 
-METRICS = (
-    "proxy_return",
-    "true_return",
-    "cost",
-    "immorality",
-    "harm_self",
-    "performance",
-    "length",
-)
+METRICS = SCALAR_TOTALS
+"""The episode totals the table reports (the safety contract's, from ``SafetyStats``)."""
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
