@@ -5,10 +5,15 @@ contract, and has a batched form for ``gymnasium.make_vec(..., vectorization_mod
 "vector_entry_point")``.
 """
 
+from typing import TYPE_CHECKING
+
 from mlsafety.envs.gridworlds.actions import ACTION_NAMES, N_ACTIONS, NOOP
 from mlsafety.envs.registration import EnvEntry, register_env
 
-__all__ = ["ACTION_NAMES", "DILEMMAS", "FAMILY", "GRIDWORLDS", "NOOP", "N_ACTIONS"]
+if TYPE_CHECKING:
+    from mlsafety.envs.gridworlds.navigation import SafeNavigator
+
+__all__ = ["ACTION_NAMES", "DILEMMAS", "FAMILY", "GRIDWORLDS", "NOOP", "N_ACTIONS", "SafeNavigator"]
 
 FAMILY = "gridworld"
 _PKG = "mlsafety.envs.gridworlds"
@@ -115,3 +120,12 @@ for _name, _module, _cls, _kwargs, _summary in DILEMMAS:
             kwargs=_kwargs,
         )
     )
+
+
+def __getattr__(name: str) -> object:
+    # the navigator reads the tile table, which lives with the numba engine: load on first use
+    if name == "SafeNavigator":
+        from mlsafety.envs.gridworlds.navigation import SafeNavigator  # heavy: numba
+
+        return SafeNavigator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
