@@ -11,7 +11,9 @@ import importlib
 from typing import Any
 
 import gymnasium as gym
+import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from mlsafety.agents import conscience as c
@@ -37,6 +39,22 @@ def find_batch_class(env_id: str) -> Any:
             raise LookupError(f"{env_id}: no batched class found in {module.__name__}")
         batch = candidates[0]
     return batch
+
+
+def train_threads(config: TrainConfig) -> int | None:
+    """torch threads for ``config``'s run: ``config.threads``, else 1 on CPU (torch's default
+    of one thread per core makes small-network training many times slower) and None
+    (torch's default) on a GPU."""
+    if config.threads is not None:
+        return config.threads
+    return 1 if get_device(config.device).type == "cpu" else None
+
+
+def set_threads(config: TrainConfig) -> None:
+    """Set this process's torch threads as :func:`train_threads` says."""
+    threads = train_threads(config)
+    if threads is not None:
+        torch.set_num_threads(threads)
 
 
 def make_text_env(env_id: str, **env_kwargs: Any) -> Any:

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import io
+import time
 from collections import Counter, deque
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -152,3 +153,48 @@ class AtomicCheckpoint(BaseCallback):
             save_atomic(self.model, self.folder / "checkpoint.zip")
             self._last = self.num_timesteps
         return True
+
+
+class ProgressLog(BaseCallback):
+    """A log line every tenth of a run of ``total`` steps (for runs without a terminal, where
+    a progress bar shows nothing): steps, steps/s and the recent episodes' mean proxy and
+    true returns."""
+
+    def __init__(self, total: int, stream: TextIO, parts: int = 10) -> None:
+        super().__init__()
+        self.total = int(total)
+        self.stream = stream
+        self.every = max(1, self.total // parts)
+        self._next = 0
+        self._start = (0, 0.0)
+        self._stats: VecSafetyStats | None = None
+
+    def _on_training_start(self) -> None:
+        self._stats = find_wrapper(self.training_env, VecSafetyStats)
+        self._start = (self.num_timesteps, time.perf_counter())
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._next = (self.num_timesteps // self.every + 1) * self.every
+            self.write()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.num_timesteps % self.every:
+            self.write()
+
+    def write(self) -> None:
+        steps, t0 = self._start
+        rate = (self.num_timesteps - steps) / max(time.perf_counter() - t0, 1e-9)
+        line = (
+            f"step {self.num_timesteps}/{self.total} "
+            f"({100 * self.num_timesteps / self.total:.0f}%)  {rate:.0f} steps/s"
+        )
+        if self._stats is not None and self._stats.episodes:
+            recent = list(self._stats.episodes)[-100:]
+            proxy = float(np.mean([e["proxy_return"] for e in recent]))
+            true = float(np.mean([e["true_return"] for e in recent]))
+            line += f"  episodes {self._stats.total_episodes}  proxy {proxy:.2f}  true {true:.2f}"
+        self.stream.write(line + "\n")
+        self.stream.flush()

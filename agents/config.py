@@ -20,6 +20,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mlsafety.agents.parliament import THEORIES
 from mlsafety.agents.shaping import SHAPING_DEFAULTS
+from mlsafety.agents.zoo import RUN_KEYS, check_keys, check_values, valid_keys
 from mlsafety.envs import CATALOGUE, resolve_id
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
@@ -30,7 +31,6 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
 }
 DRRN_ALGO = "drrn"  # mlsafety.agents.drrn: not an SB3 algorithm
 REWARD_MODES = ("individual", "collective")
-RUN_KEYS = {"n_envs", "n_timesteps", "policy"}
 CONSCIENCES = ("oracle", "learned", "context", "cost")
 # CMPS flag threshold on p_wrong when none is given: the context conscience's scores are
 # calibrated on generated dilemmas, and flagging only confident verdicts (0.9) keeps the
@@ -47,7 +47,8 @@ def default_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
 
 
 def load_hyperparams(path: str | Path, env_id: str) -> dict[str, Any]:
-    """Read an rl-zoo style YAML file: a flat mapping, or keyed by env ID or family."""
+    """Read an rl-zoo style YAML file: a flat mapping, or keyed by env ID (full, bare with
+    version as rl-zoo writes it, or bare) or by family."""
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text())
@@ -59,9 +60,15 @@ def load_hyperparams(path: str | Path, env_id: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a mapping of hyperparameters, got {type(data).__name__}")
-    for key in (env_id, env_id.split("/")[-1], CATALOGUE[env_id].family):
+    bare = env_id.split("/")[-1]
+    for key in (env_id, bare, bare.rsplit("-v", 1)[0], CATALOGUE[env_id].family):
         if isinstance(data.get(key), dict):
             return dict(data[key])
+    if data and all(isinstance(v, dict) for k, v in data.items() if k != "policy_kwargs"):
+        raise ValueError(
+            f"{p} has no entry for {env_id} (nor {bare!r} or its family "
+            f"{CATALOGUE[env_id].family!r}); its entries: {', '.join(map(str, data))}"
+        )
     return dict(data)
 
 
@@ -70,6 +77,7 @@ class TrainConfig:
     """Everything that determines a training run (saved next to the model as JSON)."""
 
     env: str
+    """The registered ID (``module:ID`` is split: the module goes to ``env_module``)."""
     algo: str = "ppo"
     timesteps: int = 100_000
     n_envs: int | None = None
@@ -87,9 +95,21 @@ class TrainConfig:
     cmps_gamma: float = SHAPING_DEFAULTS.cmps_gamma
     cmps_threshold: float | None = None  # None: DEFAULT_CMPS_THRESHOLD or the shaping default
     theory: str | None = None
+    env_module: str | None = None
+    """A module to import before resolving ``env`` (a third-party package registering it)."""
+    threads: int | None = None
+    """torch threads for training (None: 1 on CPU, torch's default on a GPU)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "env", resolve_id(self.env))
+        module, _, bare = self.env.rpartition(":")
+        if module:
+            if self.env_module not in (None, module):
+                raise ValueError(f"env {self.env!r} names a module other than {self.env_module!r}")
+            object.__setattr__(self, "env_module", module)
+        prefix = f"{self.env_module}:" if self.env_module else ""
+        object.__setattr__(self, "env", resolve_id(prefix + bare))
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be positive, got {self.threads}")
         if self.cmps_threshold is None:
             default = DEFAULT_CMPS_THRESHOLD.get(
                 self.conscience or "", SHAPING_DEFAULTS.cmps_threshold
@@ -160,13 +180,22 @@ class TrainConfig:
         merged = default_hyperparams(self.algo, self.env)
         if hyperparams_file is not None:
             merged.update(load_hyperparams(hyperparams_file, self.env))
+        merged.update(self.algo_kwargs)
+        check_hyperparams(self.algo, merged)
         n_envs = self.n_envs if self.n_envs is not None else int(merged.pop("n_envs", 8))
         merged.pop("n_envs", None)
         merged.pop("n_timesteps", None)
         merged.pop("policy", None)
-        return TrainConfig(
-            **{**asdict(self), "n_envs": n_envs, "algo_kwargs": {**merged, **self.algo_kwargs}}
-        )
+        return TrainConfig(**{**asdict(self), "n_envs": n_envs, "algo_kwargs": merged})
+
+
+def check_hyperparams(algo: str, hyperparams: dict[str, Any]) -> None:
+    """A ValueError for a key ``algo`` does not take (naming a close match and the valid
+    keys), an unsupported rl-zoo key or a malformed value (``lin_``, ``policy_kwargs``)."""
+    if algo == DRRN_ALGO:
+        return  # DRRNConfig.from_kwargs names unknown keys itself
+    check_keys(hyperparams, valid_keys(ALGOS[algo]), algo)
+    check_values(hyperparams)
 
 
 def load_run_config(model_path: str | Path) -> Any:

@@ -47,6 +47,11 @@ def _episodes_single(
     train_config: TrainConfig | None = None,
 ) -> list[dict[str, Any]]:
     env, base = make_eval_env(env_id, env_kwargs, train_config)
+    try:
+        check_spaces(model, env_id, env.observation_space, env.action_space)
+    except ValueError:
+        env.close()
+        raise
     masks = base.action_masks if hasattr(base, "action_masks") and _maskable(model) else None
     try:
         return run_episodes(env, model, seeds, episodes, deterministic, masks)
@@ -75,6 +80,20 @@ def _episodes_drrn(
                     break
     env.close()
     return rows
+
+
+def check_spaces(model: Any, env_id: str, observation_space: Any, action_space: Any) -> None:
+    """A ValueError naming both spaces when ``model`` was trained on other spaces than
+    ``env_id`` has (an SB3 model on the wrong env fails deep inside torch otherwise)."""
+    for what, mine, theirs in (
+        ("observation", getattr(model, "observation_space", None), observation_space),
+        ("action", getattr(model, "action_space", None), action_space),
+    ):
+        if mine is not None and mine != theirs:
+            raise ValueError(
+                f"the model does not fit {env_id}: it was trained on the {what} space {mine}, "
+                f"the env has {theirs}"
+            )
 
 
 def _maskable(model: Any) -> bool:
@@ -112,6 +131,7 @@ def evaluate(
         rows: list[dict[str, Any]] = []
         for seed in seeds:
             batch = find_batch_class(env_id)(num_envs=min(episodes, 8), **kwargs)
+            check_spaces(m, env_id, batch.observation_space, batch.action_space)
             for row in evaluate_shared_policy(
                 m, batch, episodes, seed=seed, deterministic=deterministic
             ):

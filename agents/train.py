@@ -18,9 +18,9 @@ SB3's own scalars. All files are written through a temporary file and a rename.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -28,15 +28,17 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecMonitor
 
-from mlsafety.agents.build import make_conscience, make_training_env, policy_spec
+from mlsafety.agents.build import make_conscience, make_training_env, policy_spec, set_threads
 from mlsafety.agents.callbacks import (
     AtomicCheckpoint,
+    ProgressLog,
     SafetyLogCallback,
     VecSafetyStats,
     save_atomic,
 )
 from mlsafety.agents.config import DRRN_ALGO, TrainConfig, load_run_config
 from mlsafety.agents.drrn import DRRN, DRRNConfig
+from mlsafety.agents.zoo import model_kwargs
 from mlsafety.io import atomic_write_json
 
 
@@ -46,12 +48,15 @@ def train(
     resume: bool = False,
     hyperparams_file: str | Path | None = None,
     callbacks: Sequence[BaseCallback] = (),
+    log: TextIO | None = None,
 ) -> BaseAlgorithm | DRRN:
     """Train as ``config`` says (resolved against the defaults and ``hyperparams_file``).
 
     With ``output``: writes ``config.json``, TensorBoard logs, periodic and on-interrupt
     ``checkpoint.zip`` and the final ``model.zip``. ``resume=True`` continues from
-    ``output/checkpoint.zip`` with the config saved there, up to the same total steps.
+    ``output/checkpoint.zip`` with the config saved there (see :func:`resume_config`), up to
+    ``config.timesteps`` steps in all. With ``log``, a progress line goes there every tenth of
+    the run (for runs without a terminal). torch's threads are set first (``config.threads``).
     ``algo="drrn"`` trains :class:`~mlsafety.agents.drrn.DRRN` on the native text env
     instead (``model.pt`` and ``checkpoint.pt``; :func:`~mlsafety.agents.drrn.train_drrn`).
     """
@@ -63,12 +68,10 @@ def train(
     if resume:
         if out is None or not (out / "checkpoint.zip").exists():
             raise FileNotFoundError(f"nothing to resume: no checkpoint.zip in {output}")
-        saved = load_run_config(out / "model.zip")
-        if saved is None:
-            raise FileNotFoundError(f"nothing to resume: no config.json in {output}")
-        config = saved
+        config = resume_config(out, config)
     else:
         config = config.resolved(hyperparams_file)
+    set_threads(config)
     venv = VecMonitor(VecSafetyStats(make_training_env(config)))
     policy, policy_kwargs, algo = policy_spec(config)
     tb = str(out / "tb") if out is not None else None
@@ -77,7 +80,7 @@ def train(
         model = algo.load(out / "checkpoint.zip", env=venv, device=config.device)
         model.tensorboard_log = tb
     else:
-        kwargs = dict(config.algo_kwargs)
+        kwargs = model_kwargs(config.algo_kwargs)
         if policy_kwargs:
             kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **policy_kwargs}
         model = algo(
@@ -90,6 +93,8 @@ def train(
             **kwargs,
         )
     run_callbacks: list[BaseCallback] = [SafetyLogCallback(), *callbacks]
+    if log is not None:
+        run_callbacks.append(ProgressLog(config.timesteps, log))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "config.json", asdict(config))
@@ -114,6 +119,21 @@ def train(
     return model
 
 
+def resume_config(output: str | Path, config: TrainConfig) -> TrainConfig:
+    """The config a resumed run continues with: the one saved in ``output/config.json``,
+    with ``config``'s total ``timesteps``, ``progress_bar`` and ``threads`` (the settings
+    that do not change what is learned so far)."""
+    saved = load_run_config(Path(output) / "config.json")
+    if saved is None:
+        raise FileNotFoundError(f"nothing to resume: no config.json in {output}")
+    return replace(
+        saved,
+        timesteps=config.timesteps,
+        progress_bar=config.progress_bar,
+        threads=config.threads,
+    )
+
+
 def _env_factory(env_id: str, env_kwargs: dict[str, Any]) -> Callable[[], gym.Env[Any, Any]]:
     def make() -> gym.Env[Any, Any]:
         return gym.make(env_id, **env_kwargs)
@@ -131,10 +151,8 @@ def train_drrn(config: TrainConfig, output: str | Path | None, resume: bool = Fa
     if resume:
         if out is None or not (out / "checkpoint.pt").exists():
             raise FileNotFoundError(f"nothing to resume: no checkpoint.pt in {output}")
-        saved = load_run_config(out / "checkpoint.pt")
-        if saved is None:
-            raise FileNotFoundError(f"nothing to resume: no config.json in {output}")
-        config = saved
+        config = resume_config(out, config)
+    set_threads(config)
     envs = [_env_factory(config.env, dict(config.env_kwargs))] * int(config.n_envs or 1)
     conscience = make_conscience(config.conscience) if config.conscience else None
     if resume:

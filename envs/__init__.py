@@ -3,19 +3,23 @@
 from mlsafety.envs import coop, gridworlds, text
 from mlsafety.envs.registration import (
     CATALOGUE,
+    ENTRY_POINT_GROUP,
     EnvEntry,
     UnknownEnvError,
     WrongAPIError,
     env_ids,
+    load_plugins,
     make,
     make_parallel,
     parallel_module,
     register_env,
     resolve_id,
+    split_module,
 )
 
 __all__ = [
     "CATALOGUE",
+    "ENTRY_POINT_GROUP",
     "EnvEntry",
     "UnknownEnvError",
     "WrongAPIError",
@@ -23,11 +27,13 @@ __all__ = [
     "coop",
     "env_ids",
     "gridworlds",
+    "load_plugins",
     "make",
     "make_parallel",
     "parallel_module",
     "register_env",
     "resolve_id",
+    "split_module",
     "text",
 ]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.metadata
+import warnings
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
     from pettingzoo import ParallelEnv
 
 NAMESPACE = "mlsafety"
+ENTRY_POINT_GROUP = "mlsafety.envs"
+"""The entry-point group of third-party env packages: each entry point names a module whose
+import registers its envs (``[project.entry-points."mlsafety.envs"] mypkg = "mypkg.envs"``)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,10 @@ def resolve_id(name: str) -> str:
     """Turn ``name`` into a registered ID, or raise :class:`UnknownEnvError` with a suggestion.
 
     Accepts the full ID (``mlsafety/BoatRace-v0``), or the bare name (``BoatRace`` or
-    ``BoatRace-v0``).
+    ``BoatRace-v0``), either optionally after ``"module:"`` (the module is imported first,
+    see :func:`split_module`).
     """
+    name = split_module(name)
     if name in CATALOGUE:
         return name
     for candidate in (f"{NAMESPACE}/{name}", f"{NAMESPACE}/{name}-v0"):
@@ -103,6 +110,35 @@ def split_module(name: str) -> str:
             f"cannot import module {module!r} named in {name!r} (the 'module:ID' form): {exc}"
         ) from exc
     return env_id
+
+
+def load_plugins() -> list[str]:
+    """Import every module of the :data:`ENTRY_POINT_GROUP` entry points (once each), so
+    installed third-party packages register their envs; returns the names loaded.
+
+    A broken entry point is a warning naming it, never an error: one bad package must not
+    stop the others or the command that asked.
+    """
+    loaded = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in LOADED_PLUGINS:
+            continue
+        try:
+            ep.load()
+        except Exception as exc:  # any error in third-party code: reported, not raised
+            warnings.warn(
+                f"mlsafety: the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) "
+                f"failed to load: {type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        LOADED_PLUGINS.add(ep.name)
+        loaded.append(ep.name)
+    return loaded
+
+
+LOADED_PLUGINS: set[str] = set()
 
 
 def make(name: str, **kwargs: Any) -> gym.Env[Any, Any]:

@@ -7,12 +7,14 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import gymnasium as gym
 import numpy as np
 
 import mlsafety.envs as envs
+from mlsafety import __version__
 from mlsafety.agents.conscience.cli import add_conscience_parser
 from mlsafety.agents.shaping import SHAPING_DEFAULTS
 from mlsafety.envs import UnknownEnvError
@@ -149,6 +151,8 @@ def cmd_play(args: argparse.Namespace, out: TextIO, keys_in: TextIO | None = Non
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """Random, scripted exploit and scripted safe policy on each proxy-gaming env."""
+    for module in args.module:
+        envs.split_module(f"{module}:")
     cmd_envs(argparse.Namespace(family=None), out)
     out.write(f"\nProxy return vs true return (seed {args.seed})\n\n")
     header = f"{'env':<36} {'policy':<8} {'proxy':>8} {'true':>8} {'cost':>6}  events\n"
@@ -201,12 +205,30 @@ def _demo_text(out: TextIO) -> None:
         env.close()
 
 
-def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+# train flags a resumed run takes from its config.json: giving another value is an error
+RESUME_FIXED = {
+    "algo": "algo",
+    "n_envs": "n_envs",
+    "seed": "seed",
+    "device": "device",
+    "reward": "reward",
+    "inequity_aversion": "inequity_aversion",
+    "checkpoint_freq": "checkpoint_freq",
+    "conscience": "conscience",
+    "shaping": "shaping",
+    "shaping_weight": "shaping_weight",
+    "cmps_gamma": "cmps_gamma",
+    "cmps_threshold": "cmps_threshold",
+    "theory": "theory",
+}
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The :class:`~mlsafety.agents.config.TrainConfig` the ``train`` flags describe."""
     # heavy: SB3 and torch, loaded only for this command
     from mlsafety.agents.config import TrainConfig
-    from mlsafety.agents.train import train
 
-    config = TrainConfig(
+    return TrainConfig(
         env=args.env,
         algo=args.algo,
         timesteps=args.timesteps,
@@ -215,6 +237,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         device=args.device,
         reward=args.reward,
         inequity_aversion=tuple(args.inequity_aversion) if args.inequity_aversion else None,
+        env_kwargs=parse_env_kwargs(args.env_kwargs),
         checkpoint_freq=args.checkpoint_freq,
         progress_bar=args.progress if args.progress is not None else sys.stderr.isatty(),
         conscience=args.conscience,
@@ -223,10 +246,78 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         cmps_gamma=args.cmps_gamma,
         cmps_threshold=args.cmps_threshold,
         theory=args.theory,
+        threads=args.threads,
     )
-    train(config, output=args.output, resume=args.resume, hyperparams_file=args.hyperparams)
-    out.write(f"trained {config.algo} on {config.env} for {config.timesteps} steps")
-    out.write(f"; saved to {args.output}\n" if args.output else "\n")
+
+
+def resumed_config(args: argparse.Namespace, output: Any) -> Any:
+    """``--resume``: the run's saved config with the new total ``--timesteps``; a flag that
+    contradicts the saved run is an error naming it (rather than silently ignored)."""
+    # heavy: SB3 and torch, loaded only for this command
+    from mlsafety.agents.config import TrainConfig, load_run_config
+
+    saved = load_run_config(output / "config.json")
+    if saved is None:
+        raise ValueError(f"nothing to resume: no config.json in {output}")
+    defaults = vars(build_parser().parse_args(["train"]))
+    given = {k for k, v in vars(args).items() if v != defaults.get(k)}
+    conflicts = []
+    if args.env is not None and envs.resolve_id(args.env) != saved.env:
+        conflicts.append(f"--env {args.env} (the run trains {saved.env})")
+    for flag in ("hyperparams", "env_kwargs"):
+        if flag in given:
+            conflicts.append(f"--{flag.replace('_', '-')} (the run keeps its own)")
+    for flag, key in RESUME_FIXED.items():
+        value = getattr(args, flag)
+        if flag == "inequity_aversion" and value is not None:
+            value = tuple(value)
+        if flag in given and value != getattr(saved, key):
+            conflicts.append(
+                f"--{flag.replace('_', '-')} {value} (the run has {getattr(saved, key)})"
+            )
+    if conflicts:
+        raise ValueError(
+            f"--resume continues the run saved in {output}; these flags contradict it: "
+            + "; ".join(conflicts)
+        )
+    timesteps = args.timesteps if "timesteps" in given else saved.timesteps
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    return TrainConfig(
+        **{
+            **vars(saved),
+            "timesteps": timesteps,
+            "progress_bar": progress,
+            "threads": args.threads,
+        }
+    )
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    # heavy: SB3 and torch, loaded only for this command
+    from mlsafety.agents.train import train
+    from mlsafety.runs import next_run_folder, prepare_output
+
+    if args.resume:
+        if args.output is None:
+            raise ValueError("--resume needs --output, the run folder to continue")
+        output = prepare_output(args.output, resume=True, overwrite=args.overwrite)
+        config = resumed_config(args, output)
+    else:
+        if args.env is None:
+            raise ValueError("train needs --env (an env ID, bare name or module:ID)")
+        config = train_config(args)
+        output = Path(args.output) if args.output is not None else next_run_folder(config.env)
+        output = prepare_output(output, resume=False, overwrite=args.overwrite)
+    log = None if config.progress_bar else sys.stderr
+    model = train(
+        config,
+        output=output,
+        resume=args.resume,
+        hyperparams_file=args.hyperparams,
+        log=log,
+    )
+    steps = getattr(model, "num_timesteps", config.timesteps)
+    out.write(f"trained {config.algo} on {config.env} for {steps} steps; saved to {output}\n")
     return 0
 
 
@@ -252,9 +343,16 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     run = load_run(args.model, algo=args.algo)
+    env = args.env
+    if env is None:
+        if run.config is None:
+            raise ValueError(
+                f"{args.model}: no config.json beside the model to name its env; pass --env"
+            )
+        env = run.config.env
     report = evaluate(
         run.model,
-        args.env,
+        env,
         episodes=args.episodes,
         seeds=args.seeds,
         deterministic=not args.stochastic,
@@ -270,6 +368,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlsafety", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mlsafety-gym {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("envs", help="list every registered environment")
     p.add_argument("--family", default=None, help="only this family (e.g. gridworld)")
@@ -280,19 +379,46 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="roll out random, exploit and safe policies; proxy vs true return"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="import this module first (a third-party package registering envs); repeatable",
+    )
     p = sub.add_parser("train", help="train an SB3 agent (shared policy for multi-agent envs)")
-    p.add_argument("--env", required=True, help="env ID or bare name")
+    p.add_argument(
+        "--env",
+        default=None,
+        help="env ID, bare name or module:ID (required unless --resume)",
+    )
     p.add_argument(
         "--algo",
         default="ppo",
         choices=["ppo", "a2c", "dqn", "maskable_ppo", "drrn"],
         help="an SB3 algorithm, or drrn (text envs: scores each admissible command)",
     )
-    p.add_argument("--timesteps", type=int, default=100_000)
+    p.add_argument(
+        "--timesteps", type=int, default=100_000, help="total steps (with --resume: the new total)"
+    )
+    p.add_argument(
+        "--env-kwargs",
+        default=None,
+        metavar="JSON",
+        help="keyword arguments for the env, e.g. '{\"max_steps\": 50}'",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: 1 on CPU, where more slow small networks down)",
+    )
     p.add_argument("--n-envs", type=int, default=None, help="copies stepped together")
     p.add_argument("--hyperparams", default=None, help="rl-zoo style YAML file")
     p.add_argument("--checkpoint-freq", type=int, default=10_000, help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.zip")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the run in a non-empty --output"
+    )
     p.add_argument(
         "--theory",
         default=None,
@@ -332,7 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--output", default=None, help="folder for model.zip and config.json")
+    p.add_argument(
+        "--output",
+        default=None,
+        help="folder for model.zip and config.json (default: a new runs/<env>_<n>)",
+    )
     p.add_argument(
         "--reward",
         default="individual",
@@ -352,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model", help="a model from mlsafety train (OUTPUT/model.zip; OUTPUT/model.pt for drrn)"
     )
-    p.add_argument("--env", required=True, help="env ID or bare name")
+    p.add_argument(
+        "--env", default=None, help="env ID, bare name or module:ID (default: the run's env)"
+    )
     p.add_argument("--episodes", type=int, default=10, help="episodes per seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--algo", default=None, help="algorithm (default: from config.json)")
@@ -393,6 +525,7 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
+    envs.load_plugins()
     try:
         if args.command == "envs":
             return cmd_envs(args, out)

@@ -9,6 +9,7 @@ trained with one). :func:`load_model` loads a bare model file.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -75,3 +76,42 @@ def make_run_env(
             raise ValueError(f"{run.path}: no config.json beside the model; name the env")
         env_id = run.config.env
     return make_eval_env(env_id, env_kwargs, run.config)
+
+
+RUN_FILES = ("config.json", "model.zip", "checkpoint.zip", "model.pt", "checkpoint.pt")
+"""What ``mlsafety train`` writes into a run folder (and TensorBoard's ``tb/``)."""
+
+
+def next_run_folder(env_id: str, root: str | Path = "runs") -> Path:
+    """``root/<name>_<n>`` with the next free ``n`` for ``env_id`` (as rl-zoo numbers runs)."""
+    name = env_id.split("/")[-1]
+    numbers = [
+        int(p.name.rsplit("_", 1)[1])
+        for p in Path(root).glob(f"{name}_*")
+        if p.name.rsplit("_", 1)[1].isdigit()
+    ]
+    return Path(root) / f"{name}_{max(numbers, default=0) + 1}"
+
+
+def prepare_output(folder: str | Path, resume: bool, overwrite: bool) -> Path:
+    """Check that ``mlsafety train`` may write to ``folder``: a non-empty folder is refused
+    unless the run resumes it or ``overwrite`` is set (which removes the run's old files,
+    :data:`RUN_FILES` and ``tb/``, and leaves any others)."""
+    out = Path(folder)
+    if resume and overwrite:
+        raise ValueError(
+            "--resume continues the run in --output; --overwrite replaces it: pick one"
+        )
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output {out} is a file, not a folder")
+    if resume or not out.is_dir() or not any(out.iterdir()):
+        return out
+    if not overwrite:
+        raise ValueError(
+            f"--output {out} is not empty; pass --resume to continue its run, --overwrite to "
+            "replace it, or name a new folder (without --output, runs/<env>_<n> is used)"
+        )
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "tb", ignore_errors=True)
+    return out
