@@ -19,6 +19,7 @@ from mlsafety.agents.conscience.cli import add_conscience_parser
 from mlsafety.agents.shaping import SHAPING_DEFAULTS
 from mlsafety.envs import UnknownEnvError
 from mlsafety.envs.gridworlds import FAMILY
+from mlsafety.io import atomic_write_json
 from mlsafety.suites.spec import BACKENDS
 from mlsafety.testing import run_actions
 
@@ -366,6 +367,66 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _model_file(path: str) -> str:
+    """A run folder's model (``model.zip`` or ``model.pt``), or ``path`` itself."""
+    folder = Path(path)
+    if folder.is_dir():
+        for name in ("model.zip", "model.pt"):
+            if (folder / name).is_file():
+                return str(folder / name)
+        raise ValueError(f"{path}: no model.zip or model.pt in this folder")
+    return path
+
+
+def cmd_fmea(args: argparse.Namespace, out: TextIO) -> int:
+    """``mlsafety fmea RUN``: the FMEA table of a trained policy, in distribution and under
+    each ``--shift``, with a saved detector as the monitor if one is given."""
+    # heavy: SB3 and torch, loaded only for this command
+    from mlsafety.monitors import load_detector
+    from mlsafety.monitors.fmea import fmea, markdown, record
+    from mlsafety.runs import load_run, make_run_env
+
+    run = load_run(_model_file(args.run), algo=args.algo)
+    detector = load_detector(args.detector) if args.detector else None
+    if run.config is None:
+        raise ValueError(f"{args.run}: no config.json beside the model; fmea needs the run's env")
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    conditions: dict[str, list[list[dict[str, Any]]]] = {}
+    for name, env_id in [("in_distribution", run.config.env), *((s, s) for s in args.shift)]:
+        resolved = envs.resolve_id(env_id)
+
+        def make(e: str = resolved) -> Any:
+            return make_run_env(run, e, env_kwargs)[0]
+
+        conditions[name] = record(
+            make,
+            run.model,
+            args.seeds,
+            args.episodes,
+            deterministic=not args.stochastic,
+            detector=detector,
+            threshold=args.threshold,
+        )
+    rows = fmea(conditions)
+    out.write(markdown(rows))
+    if args.output:
+        atomic_write_json(
+            args.output,
+            {
+                "run": str(args.run),
+                "conditions": {k: len(v) for k, v in conditions.items()},
+                "detector": args.detector,
+                "threshold": args.threshold,
+                "seeds": list(args.seeds),
+                "episodes": args.episodes,
+                "deterministic": not args.stochastic,
+                "rows": [r.as_dict() for r in rows],
+            },
+        )
+        out.write(f"FMEA written to {args.output}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlsafety", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mlsafety-gym {__version__}")
@@ -497,6 +558,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", default=None, help="write the report as JSON here")
     add_check_parser(sub)
+    p = sub.add_parser(
+        "fmea", help="FMEA risk table (severity x occurrence x detectability) of a trained policy"
+    )
+    p.add_argument("run", help="a run folder of mlsafety train, or its model file")
+    p.add_argument(
+        "--shift", action="append", default=[], metavar="ID", help="a shifted env (repeatable)"
+    )
+    p.add_argument("--detector", default=None, help="a saved detector (.npz) as the monitor")
+    p.add_argument("--threshold", type=float, default=0.0, help="the detector's threshold")
+    p.add_argument("--episodes", type=int, default=10, help="episodes per seed and condition")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--algo", default=None, help="algorithm (default: from config.json)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions")
+    p.add_argument("--env-kwargs", default=None, metavar="JSON", help="keyword arguments")
+    p.add_argument("--output", default=None, help="write the table as JSON here")
     return parser
 
 
@@ -535,6 +611,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_train(args, out)
         if args.command == "evaluate":
             return cmd_evaluate(args, out)
+        if args.command == "fmea":
+            return cmd_fmea(args, out)
         if args.command == "check":
             from mlsafety.suites.check import cmd_check  # heavy: SB3 and torch
 

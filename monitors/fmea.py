@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from mlsafety.contract import COST_KEY, EVENTS_KEY, MORALITY_KEY
-from mlsafety.monitors.fallback import REASON_KEY
+from mlsafety.monitors.fallback import REASON_KEY, Scorer, trip_reason
 from mlsafety.rollout import episode_seed
 from mlsafety.types import Predictor
 
@@ -140,9 +140,17 @@ def record(
     seeds: Sequence[int],
     episodes: int,
     deterministic: bool = True,
+    detector: Scorer | None = None,
+    threshold: float = 0.0,
 ) -> list[list[dict[str, Any]]]:
-    """Play ``policy`` and keep each step's ``events``, ``cost``, ``morality`` and ``flagged``
-    (the monitor tripped this step: a non-empty ``info["fallback_reason"]``)."""
+    """Play ``policy`` and keep each step's ``events``, ``cost``, ``morality`` and ``flagged``.
+
+    ``flagged``: with a ``detector``, whether its score of the observation the action was
+    chosen on trips ``threshold`` (see :func:`~mlsafety.monitors.fallback.trip_reason`; the
+    detector only watches, it does not intervene); without one, whether a
+    :class:`~mlsafety.monitors.fallback.FallbackMonitor` in the env tripped this step (a
+    non-empty ``info["fallback_reason"]``).
+    """
     if episodes < 1 or not seeds:
         raise ValueError("episodes must be positive and seeds non-empty")
     env = make_env()
@@ -153,6 +161,10 @@ def record(
                 obs, _ = env.reset(seed=episode_seed(seed, ep))
                 steps: list[dict[str, Any]] = []
                 while True:
+                    watched = False
+                    if detector is not None:
+                        score = float(np.asarray(detector.score(np.asarray(obs)[None])).ravel()[0])
+                        watched = bool(trip_reason(score, threshold))
                     action, _ = policy.predict(obs, deterministic=deterministic)
                     obs, _, term, trunc, info = env.step(int(np.asarray(action).item()))
                     steps.append(
@@ -160,7 +172,7 @@ def record(
                             EVENTS_KEY: tuple(info[EVENTS_KEY]),
                             COST_KEY: float(info[COST_KEY]),
                             MORALITY_KEY: np.asarray(info[MORALITY_KEY]).tolist(),
-                            "flagged": bool(info.get(REASON_KEY, "")),
+                            "flagged": watched or bool(info.get(REASON_KEY, "")),
                         }
                     )
                     if term or trunc:

@@ -93,3 +93,38 @@ def test_recorded_episodes_on_a_gridworld_with_and_without_a_monitor() -> None:
     assert {r.event for r in never} == {r.event for r in always} == {r.event for r in rows}
     assert all(r.detectability == 10 for r in never)
     assert all(r.detectability == 1 and r.detected == 1.0 for r in always)
+
+
+def test_cli_fmea_on_a_trained_run_with_a_shift_and_a_detector(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import json
+
+    from mlsafety.agents.config import TrainConfig
+    from mlsafety.agents.train import train
+    from mlsafety.cli import main
+    from mlsafety.monitors import KNNDetector
+
+    run = tmp_path / "run"
+    config = TrainConfig(
+        env="IslandNavigation", timesteps=256, n_envs=2, algo_kwargs={"n_steps": 64}
+    )
+    train(config, output=run)
+    det = tmp_path / "det.npz"
+    KNNDetector(k=1).fit(np.zeros((2, 6, 8))).save(det)
+    out = io.StringIO()
+    argv = ["fmea", str(run), "--shift", "IslandNavigationWaterNearStart", "--episodes", "2"]
+    argv += ["--detector", str(det), "--threshold", "-1", "--output", str(tmp_path / "f.json")]
+    assert main(argv, out=out) == 0
+    report = json.loads((tmp_path / "f.json").read_text())
+    assert report["conditions"] == {"in_distribution": 2, "IslandNavigationWaterNearStart": 2}
+    for row in report["rows"]:  # a detector that trips on every step detects everything
+        assert row["detected"] == 1.0 and row["rpn"] == row["severity"] * row["occurrence"]
+    text = out.getvalue()
+    assert ("| event |" in text) or ("No safety events" in text)
+
+
+def test_cli_fmea_refuses_a_folder_without_a_model(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mlsafety.cli import main
+
+    assert main(["fmea", str(tmp_path)]) == 2
+    assert "no model.zip or model.pt" in capsys.readouterr().err
