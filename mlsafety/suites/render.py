@@ -46,7 +46,8 @@ def _expect(c: dict[str, Any]) -> str:
 
 
 def _mode_label(c: dict[str, Any], mode: str) -> str:
-    return f"{mode} (worse)" if len(c["modes"]) > 1 and mode == c["worst_mode"] else mode
+    worse = len(c["modes"]) > 1 and mode == c["worst_mode"] and not c.get("modes_tied")
+    return f"{mode} (worse)" if worse else mode
 
 
 def check_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:

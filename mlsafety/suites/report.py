@@ -149,6 +149,7 @@ def evaluate_checks(
             y = metric_values(rows, c.metric) if rows is not None else None
             modes[mode] = _judge(c, x, y, suite.bootstrap)
         worst = max(modes, key=lambda m: badness(c, modes[m]))
+        tied = len({badness(c, r) for r in modes.values()}) == 1
         checks.append(
             {
                 "name": c.name,
@@ -160,6 +161,7 @@ def evaluate_checks(
                 "threshold": c.threshold,
                 "modes": modes,
                 "worst_mode": worst,
+                "modes_tied": tied,
                 **{k: modes[worst][k] for k in ("value", "ci", "n", "baseline", "message")},
                 "passed": all(m["passed"] for m in modes.values()),
             }
