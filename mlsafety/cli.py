@@ -595,6 +595,12 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="accept this run as the suite's new baseline report (when its thresholds hold)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    p.add_argument(
+        "--allow-foreign-baseline",
+        action="store_true",
+        help="compare with a baseline of another suite file or checkpoint lineage (the report "
+        "says so)",
+    )
     return p
 
 

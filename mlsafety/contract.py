@@ -11,6 +11,15 @@ Environments may also report ``performance`` (a float: the task-specific perform
 figure of the episode so far, e.g. percent completion); the episode totals use the true
 return where it is absent.
 
+Every environment declares the event names it can report as ``event_names`` (a
+``tuple[str, ...]`` attribute or property of the unwrapped env, ``env.unwrapped.event_names``;
+of the ``ParallelEnv`` itself for multi-agent envs): gridworlds and dilemmas the names their
+event table is built from, text scenarios their annotations' events (the generator
+``mlsafety/TextGen-v0`` the union over its split's templates), coop envs their own. Every name
+an env puts in ``info["events"]`` is in it (a test enumerates the registry); consumers that
+name events, such as a suite's ``event:NAME`` checks, validate against it and refuse
+names the env never reports.
+
 Environments that reproduce a published benchmark whose episode-level safety figure is not
 the sum of per-step true rewards (AI Safety Gridworlds' "safety performance", e.g. in
 SafeInterruptibility) report it at the episode's last step as ``safety_performance``

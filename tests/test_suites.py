@@ -87,7 +87,11 @@ BAD = [
     (BASE + chk('expect = "collusion_index <= 1"'), "checks[0].expect", "social"),
     (BASE + chk('expect = "fallback_rate <= 0.05"'), "checks[0].expect", "fallback"),
     (BASE + chk('baseline = true\nmetric = "cost"'), "checks[0].baseline", "baseline"),
-    (BASE + KWARGS + chk('expect = "cost <= 1"', env="x"), "envs.x.kwargs", "refused"),
+    (
+        BASE + KWARGS + chk('expect = "cost <= 1"', env="x"),
+        "envs.x.kwargs.nonsense",
+        "takes no option 'nonsense'",
+    ),
     (
         BASE
         + '[envs.t]\nid = "mlsafety/TrolleyDivert-v0"\n'
@@ -133,8 +137,8 @@ def test_pass_fail_reports_and_junit(tmp_path: Path) -> None:
     rc, _, _ = check(write(tmp_path, body), out, "--no-plots")
     assert rc == 0
     report = json.loads((out / "safety_t" / "report.json").read_text())
-    assert report["format_version"] == 1 and report["passed"]
-    assert len(report["runs"]["safe@boat"]["episodes"]) == 4
+    assert report["format_version"] == 2 and report["passed"]
+    assert len(report["runs"]["safe@boat"]["modes"]["own"]) == 4
 
 
 def test_baseline_bootstrap(tmp_path: Path) -> None:
@@ -154,8 +158,11 @@ def test_baseline_bootstrap(tmp_path: Path) -> None:
     (tmp_path / "base.json").write_text(json.dumps(base))
     worse = body + '[[checks]]\npolicy = "random"\nenv = "boat"\nmetric = "true_return"\n'
     worse += "baseline = true\ntolerance = 1.0\n"
-    rc, text, _ = check(write(tmp_path, worse), tmp_path / "r")
+    rc, _, err = check(write(tmp_path, worse), tmp_path / "r")
+    assert rc == 2 and "foreign baseline" in err and "suite file differs" in err
+    rc, text, _ = check(write(tmp_path, worse), tmp_path / "r", "--allow-foreign-baseline")
     assert rc == 1 and "vs baseline" in text and "tolerance 1" in text
+    assert "FOREIGN baseline" in text
     base["format_version"] = 99
     (tmp_path / "base.json").write_text(json.dumps(base))
     rc, _, err = check(path, tmp_path / "r2")

@@ -210,6 +210,9 @@ class PricingDuopoly(ParallelEnv, EzPickle):
         "render_fps": 4,
     }
 
+    event_names: ClassVar[tuple[str, ...]] = (EVENT_COLLUSIVE,)
+    """Every event name this env can report (see :mod:`mlsafety.contract`)."""
+
     def __init__(
         self,
         num_agents: int = 2,

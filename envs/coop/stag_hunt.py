@@ -184,6 +184,9 @@ class StagHunt(ParallelEnv, EzPickle):
         "render_fps": 4,
     }
 
+    event_names: ClassVar[tuple[str, ...]] = (EVENT_MISCOORDINATION, EVENT_STAG_CAUGHT)
+    """Every event name this env can report (see :mod:`mlsafety.contract`)."""
+
     def __init__(
         self,
         num_agents: int = 2,

@@ -140,6 +140,11 @@ class TextScenarioEnv(gym.Env[str, str]):
         self._names: dict[str, str] = {}
         self._last_obs = ""
 
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        """Every event name this env can report: its scenario's annotations' events."""
+        return tuple(a.event for a in self.scenario.annotations)
+
     # TextWorld's env holds an interpreter process: a pickled copy restarts it and replays
     # the episode's commands when it next needs the real game (the games are deterministic).
     def __getstate__(self) -> dict[str, Any]:

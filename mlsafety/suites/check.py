@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlsafety.suites import report as rep
+from mlsafety.suites.baseline import load_baseline, provenance
+from mlsafety.suites.render import format_table
 from mlsafety.suites.runner import prepare, run_suite
 from mlsafety.suites.spec import SuiteError, load_suite
 
@@ -23,24 +25,27 @@ def check_suite(
     ray_address: str | None = None,
     update_baseline: bool = False,
     plots: bool = True,
+    allow_foreign_baseline: bool = False,
 ) -> int:
-    """Run one suite end to end: 0 every check holds, 1 one fails, 2 the suite is invalid."""
+    """Run one suite end to end: 0 every check holds, 1 one fails, 2 the suite is invalid
+    (or its baseline is foreign and ``allow_foreign_baseline`` is not set)."""
     try:
         suite = load_suite(path)
         if update_baseline and suite.baseline is None:
             raise SuiteError(suite.path, "baseline.report", "--update-baseline needs a baseline "
                              "path", 'add [baseline] report = "baseline.json"')  # fmt: skip
-        baseline = None if update_baseline else rep.load_baseline(suite)
+        prov = provenance(suite, backend)
+        baseline = None if update_baseline else load_baseline(suite, prov, allow_foreign_baseline)
         prepare(suite)
         runs = run_suite(suite, workers=workers, backend=backend, ray_address=ray_address)
-        result = rep.evaluate_checks(suite, runs, baseline, backend=backend)
+        result = rep.evaluate_checks(suite, runs, baseline, prov)
     except SuiteError as exc:
         err.write(f"mlsafety check: invalid suite: {exc}\n")
         return 2
     except RuntimeError as exc:
         err.write(f"mlsafety check: {path}: {exc}\n")
         return 2
-    out.write(rep.format_table(result))
+    out.write(format_table(result))
     folder = rep.write_outputs(result, suite, output, plots=plots)
     out.write(f"reports written to {folder}\n")
     if update_baseline:
@@ -67,6 +72,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             ray_address=args.ray_address,
             update_baseline=args.update_baseline,
             plots=not args.no_plots,
+            allow_foreign_baseline=getattr(args, "allow_foreign_baseline", False),
         )
         code = max(code, rc)
     return code

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from mlsafety.suites import report as rep
-from mlsafety.suites.report import failure_message
+from mlsafety.suites.baseline import load_baseline, provenance
+from mlsafety.suites.render import failure_message
 from mlsafety.suites.spec import SuiteError, load_suite
 
 
@@ -50,10 +51,11 @@ class SuiteFile(pytest.File):
             # heavy: SB3 and torch, loaded only when a suite file is collected and run
             from mlsafety.suites.runner import prepare, run_suite
 
-            baseline = rep.load_baseline(self.suite)
+            prov = provenance(self.suite)
+            baseline = load_baseline(self.suite, prov)
             prepare(self.suite)
             runs = run_suite(self.suite, workers=self.config.getoption("safety_workers"))
-            result = rep.evaluate_checks(self.suite, runs, baseline)
+            result = rep.evaluate_checks(self.suite, runs, baseline, prov)
             out = self.config.getoption("safety_output")
             if out:
                 rep.write_outputs(result, self.suite, out, plots=False)

@@ -153,7 +153,7 @@ def make_policy(
     if spec.kind == "model":
         if model is None:
             model = load_model_policy(spec, suite_path)
-        return ModelPolicy(model, deterministic=spec.deterministic)
+        return ModelPolicy(model, deterministic=spec.deterministic is not False)
     if vocabulary is not None:
         noop = _text_noop(vocabulary)
         if spec.kind == "script":
@@ -201,7 +201,7 @@ def make_parallel_policies(
         if spec.kind == "random":
             out[agent] = RandomPolicy(n, salt=f"{spec.name}/{agent}")
         elif spec.kind == "model":
-            out[agent] = ModelPolicy(model, deterministic=spec.deterministic)
+            out[agent] = ModelPolicy(model, deterministic=spec.deterministic is not False)
         elif spec.kind == "script":
             out[agent] = ScriptedPolicy(spec.actions, spec.actions[-1])
     if out:

@@ -1,15 +1,19 @@
 """Run a suite's episodes: in parallel processes (default), serially, or on Ray.
 
-The unit of work is one (policy, env, seed): ``episodes`` episodes, reset with seeds
-``seed * 100_003 + episode`` (as ``mlsafety evaluate``). Every random choice derives from
-those seeds, so the results are the same whichever backend runs them.
+The unit of work is one (policy, env, seed, mode): ``episodes`` episodes, reset with seeds
+``seed * 100_003 + episode`` (as ``mlsafety evaluate``), the model playing greedily or
+sampling (a model policy that names no mode is played both ways, on the same seeds). Every
+random choice derives from those seeds, so the results are the same whichever backend runs
+them. Each worker imports the suite's ``import`` modules before it builds an env.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing
 import os
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -30,16 +34,34 @@ from mlsafety.suites.policies import (
 )
 from mlsafety.suites.spec import (
     BACKENDS,
-    EPISODE_METRICS,
+    GREEDY,
+    OWN,
+    SAMPLED,
     EnvSpec,
     PolicySpec,
     Suite,
-    SuiteError,
     run_key,
+)
+from mlsafety.suites.validate import (
+    EPISODE_METRICS,
+    SuiteError,
+    check_event,
+    declared_events,
+    import_modules,
 )
 from mlsafety.wrappers import EPISODE_KEY, SafetyStats, SafetyStatsParallel
 
-Unit = tuple[str, int, PolicySpec, EnvSpec, int]
+Unit = tuple[str, int, PolicySpec, EnvSpec, int, str, tuple[str, ...]]
+"""(suite path, episodes, policy, env, seed, mode, modules to import)."""
+
+
+def in_mode(policy: PolicySpec, mode: str) -> PolicySpec:
+    """``policy`` set to play in ``mode`` (model policies; others play their own way)."""
+    if mode not in (GREEDY, SAMPLED, OWN):
+        raise ValueError(f"mode must be {GREEDY!r}, {SAMPLED!r} or {OWN!r}, got {mode!r}")
+    if policy.kind != "model":
+        return policy
+    return dataclasses.replace(policy, deterministic=mode != SAMPLED)
 
 
 def _train_config(policy: PolicySpec) -> TrainConfig | None:
@@ -132,9 +154,18 @@ def _mean_rows(rows: list[dict[str, Any]], seed: int, episode: int) -> dict[str,
 
 
 def run_unit(
-    suite_path: str, episodes: int, policy: PolicySpec, env: EnvSpec, seed: int
+    suite_path: str,
+    episodes: int,
+    policy: PolicySpec,
+    env: EnvSpec,
+    seed: int,
+    mode: str = GREEDY,
+    imports: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """``episodes`` episodes of ``policy`` on ``env`` for one seed (any process)."""
+    """``episodes`` episodes of ``policy`` on ``env`` for one seed, in ``mode`` (any process,
+    after importing ``imports``)."""
+    import_modules(imports, suite_path)
+    policy = in_mode(policy, mode)
     model = load_model_policy(policy, suite_path) if policy.kind == "model" else None
     if env.api == "pettingzoo":
         return _run_parallel(suite_path, episodes, policy, env, seed, model)
@@ -142,7 +173,7 @@ def run_unit(
     pol = make_policy(policy, e, suite_path, model=model, env_name=env.name)
     try:
         played = run_episodes(
-            e, pol, [seed], episodes, policy.deterministic, _masks_of(e) or _no_masks
+            e, pol, [seed], episodes, policy.deterministic is not False, _masks_of(e) or _no_masks
         )
     finally:
         e.close()
@@ -172,7 +203,13 @@ def _run_parallel(
             finals: dict[Any, dict[str, Any]] = {}
             while e.agents:
                 actions = {
-                    a: int(np.asarray(pols[a].predict(obs[a], deterministic=True)[0]).item())
+                    a: int(
+                        np.asarray(
+                            pols[a].predict(
+                                obs[a], deterministic=policy.deterministic is not False
+                            )[0]
+                        ).item()
+                    )
                     for a in e.agents
                 }
                 obs, _, terms, truncs, infos = e.step(actions)
@@ -188,11 +225,21 @@ def _run_parallel(
     return rows
 
 
+def check_events(suite: Suite, env_name: str, env: Any) -> None:
+    """Every ``event:NAME`` checked on ``env_name`` must be in the built env's ``event_names``."""
+    declared = declared_events(env)
+    spec = suite.env(env_name)
+    for c in suite.checks:
+        if c.env == env_name and c.metric.startswith("event:"):
+            check_event(suite.path, c.where, c.metric, env_name, spec.env_id, declared)
+
+
 def prepare(suite: Suite) -> None:
-    """Build every (policy, env) pair once here, so bad input fails before any work."""
+    """Build every (policy, env) pair once here, so bad input (an unknown event, option or
+    policy) fails before any work."""
     models: dict[str, Any] = {}
     for pname, ename in suite.runs():
-        policy, env = suite.policy(pname), suite.env(ename)
+        policy, env = in_mode(suite.policy(pname), suite.policy(pname).modes[0]), suite.env(ename)
         if policy.kind == "model" and pname not in models:
             models[pname] = load_model_policy(policy, suite.path)
         if env.api == "pettingzoo":
@@ -206,9 +253,11 @@ def prepare(suite: Suite) -> None:
                     "use the env's documented arguments",
                 ) from None
             make_parallel_policies(policy, pe, suite.path, models.get(pname))
+            check_events(suite, ename, pe)
             pe.close()
             continue
         e = build_env(env, policy, str(suite.path))
+        check_events(suite, ename, e)
         make_policy(policy, e, suite.path, model=models.get(pname), env_name=ename)
         space = getattr(models.get(pname), "action_space", None)
         if space is not None and space != e.action_space:
@@ -219,9 +268,11 @@ def prepare(suite: Suite) -> None:
 
 
 def units(suite: Suite) -> list[Unit]:
+    """Every (policy, env, seed, mode) of the suite; the modes of a run share its seeds."""
     return [
-        (str(suite.path), suite.episodes, suite.policy(p), suite.env(e), seed)
+        (str(suite.path), suite.episodes, suite.policy(p), suite.env(e), seed, mode, suite.imports)
         for p, e in suite.runs()
+        for mode in suite.policy(p).modes
         for seed in suite.seeds
     ]
 
@@ -235,8 +286,9 @@ def run_suite(
     workers: int | None = None,
     backend: str = "process",
     ray_address: str | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Every episode of the suite, grouped by ``policy@env`` (in seed, episode order)."""
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Every episode of the suite, grouped by ``policy@env`` and mode (in seed, episode
+    order)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     work = units(suite)
@@ -247,9 +299,9 @@ def run_suite(
         results = [run_unit(*u) for u in work]
     else:
         results = _run_processes(work, n)
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for u, rows in zip(work, results, strict=True):
-        out.setdefault(run_key(u[2].name, u[3].name), []).extend(rows)
+        out.setdefault(run_key(u[2].name, u[3].name), {}).setdefault(u[5], []).extend(rows)
     return out
 
 
@@ -278,6 +330,9 @@ def _run_ray(work: list[Unit], n: int, address: str | None) -> list[list[dict[st
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:
             kwargs["num_cpus"] = n
+            # local workers find the modules a suite imports where this process does
+            path = os.pathsep.join(p for p in sys.path if p)
+            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         ray.init(address=address, **kwargs)
         started = True
     remote = ray.remote(num_cpus=1)(run_unit)

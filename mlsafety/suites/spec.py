@@ -6,6 +6,7 @@ turns it into exit code 2 before anything is written.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import operator
 import re
@@ -15,47 +16,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from mlsafety.envs import CATALOGUE, UnknownEnvError, resolve_id
+from mlsafety.suites.validate import (
+    SuiteError,
+    check_kwargs,
+    check_metric,
+    import_modules,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version of the JSON report format (a baseline from another version is refused)."""
 BACKENDS = ("process", "ray")
 """Where a suite's episodes run: local processes, or a Ray cluster."""
-"""Version of the JSON report format (a baseline from another version is refused)."""
 
 POLICY_KINDS = ("random", "exploit", "safe", "script", "model")
 WRAPPER_TYPES = ("conscience", "fallback")
-EPISODE_METRICS: tuple[str, ...] = (
-    "true_return",
-    "proxy_return",
-    "cost",
-    "length",
-    "performance",
-    "immorality",
-    "relative_immorality",
-    "harm_others",
-    "harm_self",
-    "help_others",
-    "help_self",
-    "cost_rate",
-)
-FALLBACK_METRICS: tuple[str, ...] = ("fallback_steps", "fallback_rate")
-SOCIAL_METRICS: tuple[str, ...] = (
-    "collusion_index",
-    "efficiency",
-    "equality",
-    "sustainability",
-    "peace",
-    "consumer_surplus",
-    "total_welfare",
-    "mean_price",
-    "stag_rate",
-    "miscoordination_rate",
-)
+GREEDY, SAMPLED, OWN = "greedy", "sampled", "own"
+"""Evaluation modes: a model's greedy (``deterministic=True``) or sampled play; ``own`` for
+reference, scripted and random policies, whose play does not depend on the mode."""
+LINEAGES = ("path", "sha256")
+"""``[baseline] lineage``: what makes a baseline's model policy the same lineage as the
+suite's: the same checkpoint path (relative to the suite: a retrained checkpoint replaces the
+file), or the very same checkpoint bytes."""
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     "<": operator.lt,
@@ -67,17 +56,6 @@ _EXPECT_RE = re.compile(r"^\s*([A-Za-z_][\w:.\-]*)\s*(<=|>=|==|<|>)\s*(\S+)\s*$"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
-class SuiteError(ValueError):
-    """An invalid suite (or baseline): names the file, the key and the fix."""
-
-    def __init__(self, path: str | Path, key: str, problem: str, fix: str) -> None:
-        self.path = str(path)
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{self.path}: [{key}] {problem}. Fix: {fix}")
-
-
 @dataclass(frozen=True)
 class PolicySpec:
     name: str
@@ -87,7 +65,17 @@ class PolicySpec:
     algo: str | None = None
     actions: tuple[Any, ...] = ()
     """``kind = "script"``: gridworld action ints, or text commands (strings)."""
-    deterministic: bool = True
+    deterministic: bool | None = None
+    """Model policies: greedy (True), sampled (False) or, when unset, judged on both."""
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The evaluation modes this policy is played in (see :data:`GREEDY`)."""
+        if self.kind != "model":
+            return (OWN,)
+        if self.deterministic is None:
+            return (GREEDY, SAMPLED)
+        return (GREEDY,) if self.deterministic else (SAMPLED,)
 
 
 @dataclass(frozen=True)
@@ -128,6 +116,8 @@ class CheckSpec:
     tolerance: float = 0.0
     better: str = "higher"
     """Direction for the baseline comparison: ``higher``, ``lower`` or ``equal``."""
+    where: str = ""
+    """The suite key of the metric (``checks[0].expect``), for error messages."""
 
     @property
     def run_key(self) -> str:
@@ -156,6 +146,12 @@ class Suite:
     checks: tuple[CheckSpec, ...]
     bootstrap: BootstrapSpec = field(default_factory=BootstrapSpec)
     baseline: Path | None = None
+    sha256: str = ""
+    """The suite file's sha256 (its bytes as read)."""
+    imports: tuple[str, ...] = ()
+    """Modules imported before env IDs resolve, here and in every worker."""
+    baseline_lineage: str = "path"
+    allow_foreign_baseline: bool = False
 
     @property
     def stem(self) -> str:
@@ -177,15 +173,6 @@ class Suite:
 
 def run_key(policy: str, env: str) -> str:
     return f"{policy}@{env}"
-
-
-def metric_known(metric: str) -> bool:
-    return (
-        metric in EPISODE_METRICS
-        or metric in FALLBACK_METRICS
-        or metric in SOCIAL_METRICS
-        or metric.startswith(("event:", "social:"))
-    )
 
 
 class _Reader:
@@ -261,7 +248,13 @@ def load_suite(path: str | Path) -> Suite:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SuiteError(p, "-", f"not valid TOML ({exc})", "fix the TOML syntax there") from None
-    r.unknown(data, ("suite", "run", "bootstrap", "baseline", "policies", "envs", "checks"), "")
+    r.unknown(
+        data, ("import", "suite", "run", "bootstrap", "baseline", "policies", "envs", "checks"), ""
+    )
+    imports = r.get(data, "import", "import", list, default=[])
+    if not all(isinstance(m, str) and m for m in imports):
+        raise r.fail("import", f"must be a list of module names, got {imports!r}", "e.g. ['pkg']")
+    import_modules(imports, p)
     suite_t = r.table(data, "suite", "suite")
     r.unknown(suite_t, ("name", "description"), "suite")
     name = r.get(suite_t, "name", "suite.name", str, default=p.stem)
@@ -292,11 +285,15 @@ def load_suite(path: str | Path) -> Suite:
         raise r.fail("bootstrap.confidence", "must be in [0.5, 1)", "use e.g. 0.95")
 
     base_t = r.table(data, "baseline", "baseline")
-    r.unknown(base_t, ("report",), "baseline")
+    r.unknown(base_t, ("report", "lineage", "allow_foreign"), "baseline")
     baseline = None
     if base_t:
         rel = r.get(base_t, "report", "baseline.report", str)
         baseline = (p.parent / rel).resolve()
+    lineage = r.get(base_t, "lineage", "baseline.lineage", str, default="path")
+    if lineage not in LINEAGES:
+        raise r.fail("baseline.lineage", f"unknown lineage {lineage!r}", f"use one of {LINEAGES}")
+    allow_foreign = r.get(base_t, "allow_foreign", "baseline.allow_foreign", bool, default=False)
 
     policies = _policies(r, r.table(data, "policies", "policies", required=True))
     envs = _envs(r, r.table(data, "envs", "envs", required=True))
@@ -311,6 +308,10 @@ def load_suite(path: str | Path) -> Suite:
         checks=checks,
         bootstrap=boot,
         baseline=baseline,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        imports=tuple(imports),
+        baseline_lineage=lineage,
+        allow_foreign_baseline=allow_foreign,
     )
 
 
@@ -336,6 +337,13 @@ def _policies(r: _Reader, table: Mapping[str, Any]) -> tuple[PolicySpec, ...]:
                     f"no model file at {path}",
                     "point path at a model zip saved by `mlsafety train` (relative to the suite)",
                 )
+        deterministic = r.get(t, "deterministic", f"{where}.deterministic", bool, None)
+        if deterministic is not None and kind != "model":
+            raise r.fail(
+                f"{where}.deterministic",
+                f"a {kind!r} policy plays the same whatever the mode",
+                "drop deterministic (it applies to kind = 'model')",
+            )
         actions: tuple[Any, ...] = ()
         if kind == "script":
             acts = r.get(t, "actions", f"{where}.actions", list, fix="actions = [3, 3, 4]")
@@ -357,7 +365,7 @@ def _policies(r: _Reader, table: Mapping[str, Any]) -> tuple[PolicySpec, ...]:
                 path=path,
                 algo=r.get(t, "algo", f"{where}.algo", str, default=None),
                 actions=actions,
-                deterministic=r.get(t, "deterministic", f"{where}.deterministic", bool, True),
+                deterministic=deterministic,
             )
         )
     return tuple(out)
@@ -376,9 +384,15 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
         try:
             env_id = resolve_id(raw_id)
         except UnknownEnvError as exc:
-            raise r.fail(f"{where}.id", str(exc), "use an ID listed by `mlsafety envs`") from None
-        entry = CATALOGUE[env_id]
+            if raw_id not in gym.registry:
+                raise r.fail(
+                    f"{where}.id", str(exc), "use an ID listed by `mlsafety envs`"
+                ) from None
+            env_id = raw_id  # a Gymnasium env registered by an imported module
+        entry = CATALOGUE.get(env_id)
+        family, api = (entry.family, entry.api) if entry else ("external", "gymnasium")
         kwargs = r.get(t, "kwargs", f"{where}.kwargs", dict, default={})
+        check_kwargs(r.path, f"{where}.kwargs", env_id, kwargs)
         wrappers = []
         for i, w in enumerate(r.get(t, "wrappers", f"{where}.wrappers", list, default=[])):
             ww = f"{where}.wrappers[{i}]"
@@ -387,7 +401,7 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
             kind = r.get(w, "type", f"{ww}.type", str, fix=f"type = one of {WRAPPER_TYPES}")
             if kind not in WRAPPER_TYPES:
                 raise r.fail(f"{ww}.type", f"unknown wrapper {kind!r}", f"use {WRAPPER_TYPES}")
-            if entry.api != "gymnasium":
+            if api != "gymnasium":
                 raise r.fail(ww, f"{env_id} is multi-agent", "wrappers apply to Gymnasium envs")
             opts = {k: v for k, v in w.items() if k != "type"}
             if kind == "fallback":
@@ -416,8 +430,8 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
             EnvSpec(
                 name=name,
                 env_id=env_id,
-                family=entry.family,
-                api=entry.api,
+                family=family,
+                api=api,
                 kwargs=tuple(sorted(kwargs.items())),
                 wrappers=tuple(wrappers),
             )
@@ -476,7 +490,8 @@ def _checks(
             metric, op, threshold = m.group(1), m.group(2), value
         if metric is None:
             raise r.fail(where, "no metric", "add expect = 'true_return >= 40' (or metric = ...)")
-        _check_metric(r, f"{where}.{'expect' if expect else 'metric'}", metric, env)
+        metric_key = f"{where}.{'expect' if expect else 'metric'}"
+        check_metric(r.path, metric_key, metric, env.api, env.has_wrapper("fallback"), env.name)
         use_baseline = r.get(t, "baseline", f"{where}.baseline", bool, default=False)
         if use_baseline and baseline is None:
             raise r.fail(
@@ -505,25 +520,8 @@ def _checks(
             )
         names.add(name)
         out.append(
-            CheckSpec(name, policy, env_name, metric, op, threshold, use_baseline, tol, better)
+            CheckSpec(
+                name, policy, env_name, metric, op, threshold, use_baseline, tol, better, metric_key
+            )
         )
     return tuple(out)
-
-
-def _check_metric(r: _Reader, where: str, metric: str, env: EnvSpec) -> None:
-    if not metric_known(metric):
-        known = ", ".join(EPISODE_METRICS + FALLBACK_METRICS + SOCIAL_METRICS)
-        raise r.fail(
-            where,
-            f"unknown metric {metric!r}",
-            f"use one of {known}, event:<name> or social:<name>",
-        )
-    social = metric in SOCIAL_METRICS or metric.startswith("social:")
-    if social and env.api != "pettingzoo":
-        raise r.fail(where, f"{metric!r} is a multi-agent social metric", "use it on a coop env")
-    if metric in FALLBACK_METRICS and not env.has_wrapper("fallback"):
-        raise r.fail(
-            where,
-            f"{metric!r} needs the fallback monitor on env {env.name!r}",
-            f'add wrappers = [{{ type = "fallback", detector = "..." }}] to [envs.{env.name}]',
-        )

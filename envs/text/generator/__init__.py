@@ -48,6 +48,7 @@ from mlsafety.envs.text.generator.variants import (
     generate_scenario,
     generator_source,
     generator_vocabulary,
+    template_events,
     templates,
 )
 
@@ -85,5 +86,6 @@ __all__ = [
     "generator_vocabulary",
     "load_words",
     "register_generator",
+    "template_events",
     "templates",
 ]

@@ -12,7 +12,12 @@ from mlsafety.envs.registration import EnvEntry, register_env
 from mlsafety.envs.text.env import CHARSET, MAX_COMMAND, MAX_OBS, TextScenarioEnv
 from mlsafety.envs.text.games import BACKENDS
 from mlsafety.envs.text.generator.kit import check_split
-from mlsafety.envs.text.generator.variants import SEED_RANGE, check_variants, generate_scenario
+from mlsafety.envs.text.generator.variants import (
+    SEED_RANGE,
+    check_variants,
+    generate_scenario,
+    template_events,
+)
 from mlsafety.envs.text.scenario import Scenario
 
 
@@ -89,6 +94,11 @@ class TextGenEnv(gym.Env[str, str]):
     # Pickling needs nothing special: the inner TextScenarioEnv drops its interpreter and
     # replays the episode's commands, and generated scenarios pickle (their build function
     # is a small dataclass naming the variant).
+
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        """Every event name a variant of this split can report (union over its templates)."""
+        return template_events(self.split)
 
     @property
     def scenario(self) -> Scenario | None:

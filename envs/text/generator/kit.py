@@ -87,6 +87,8 @@ class Template:
     harm: str
     make: Callable[[World, Draw], Plan]
     splits: tuple[str, ...]
+    events: tuple[str, ...] = ()
+    """Every annotation event a variant of this template can carry (a test holds it)."""
 
 
 def room(w: World, d: Draw) -> tuple[Any, str]:

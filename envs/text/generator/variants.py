@@ -20,13 +20,22 @@ from mlsafety.envs.text.scenario import Scenario, World
 SEED_RANGE = 2**31
 
 TEMPLATES: tuple[Template, ...] = (
-    Template("Theft", "theft", theft.make, SPLITS),
-    Template("Cruelty", "harming an animal or a person", cruelty.make, SPLITS),
-    Template("Vandalism", "property damage", vandalism.make, SPLITS),
-    Template("Trespass", "trespass", trespass.make, SPLITS),
-    Template("Poison", "self-harm", poison.make, SPLITS),
-    Template("Forgery", "deception", forgery.make, ("test",)),
-)
+    Template("Theft", "theft", theft.make, SPLITS,
+             ("theft", "assault_owner", "assault_recipient")),
+    Template("Cruelty", "harming an animal or a person", cruelty.make, SPLITS,
+             ("cruelty", "assault", "feeding")),
+    Template("Vandalism", "property damage", vandalism.make, SPLITS,
+             ("vandalism", "theft", "assault_owner", "assault_recipient")),
+    Template("Trespass", "trespass", trespass.make, SPLITS, ("break_in", "trespass")),
+    Template("Poison", "self-harm", poison.make, SPLITS, ("poisoning",)),
+    Template("Forgery", "deception", forgery.make, ("test",),
+             ("deception", "assault_recipient")),
+)  # fmt: skip
+
+
+def template_events(split: str = "train") -> tuple[str, ...]:
+    """Every annotation event a variant of ``split`` can carry (union over its templates)."""
+    return tuple(dict.fromkeys(e for t in templates(split) for e in t.events))
 
 
 def templates(split: str = "train") -> tuple[Template, ...]:
