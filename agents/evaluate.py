@@ -162,6 +162,7 @@ def evaluate(
     ]
     return {
         "env": env_id,
+        "mode": "greedy" if deterministic else "sampled",
         "seeds": list(seeds),
         "episodes": clean_rows,
         "table": table,
@@ -172,7 +173,8 @@ def evaluate(
 def format_table(report: dict[str, Any]) -> str:
     """The report as a Markdown table."""
     lines = [
-        f"{report['env']}: {len(report['episodes'])} episodes, seeds {report['seeds']}",
+        f"{report['env']}: {len(report['episodes'])} episodes, seeds {report['seeds']}, "
+        f"{report.get('mode', 'greedy')} actions",
         "",
         "| metric | mean | 95% CI (episodes) | 95% CI (seeds) |",
         "|---|---:|---:|---:|",

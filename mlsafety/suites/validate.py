@@ -26,21 +26,9 @@ import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 
 from mlsafety.envs import CATALOGUE, parallel_module
+from mlsafety.wrappers import SCALAR_TOTALS
 
-EPISODE_METRICS: tuple[str, ...] = (
-    "true_return",
-    "proxy_return",
-    "cost",
-    "length",
-    "performance",
-    "immorality",
-    "relative_immorality",
-    "harm_others",
-    "harm_self",
-    "help_others",
-    "help_self",
-    "cost_rate",
-)
+EPISODE_METRICS: tuple[str, ...] = (*SCALAR_TOTALS, "cost_rate")
 FALLBACK_METRICS: tuple[str, ...] = ("fallback_steps", "fallback_rate")
 SOCIAL_METRICS: tuple[str, ...] = (
     "collusion_index",
