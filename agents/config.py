@@ -46,6 +46,10 @@ def default_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
     return {**table.get(family, {}), **table.get(env_id, {})}
 
 
+DICT_VALUED_KEYS = frozenset({"policy_kwargs", "normalize", "env_wrapper", "env_kwargs"})
+"""Hyperparameters whose value may be a mapping in a flat file (not an env's entry)."""
+
+
 def load_hyperparams(path: str | Path, env_id: str) -> dict[str, Any]:
     """Read an rl-zoo style YAML file: a flat mapping, or keyed by env ID (full, bare with
     version as rl-zoo writes it, or bare) or by family."""
@@ -64,7 +68,8 @@ def load_hyperparams(path: str | Path, env_id: str) -> dict[str, Any]:
     for key in (env_id, bare, bare.rsplit("-v", 1)[0], CATALOGUE[env_id].family):
         if isinstance(data.get(key), dict):
             return dict(data[key])
-    if data and all(isinstance(v, dict) for k, v in data.items() if k != "policy_kwargs"):
+    values = [v for k, v in data.items() if k not in DICT_VALUED_KEYS]
+    if values and all(isinstance(v, dict) for v in values):
         raise ValueError(
             f"{p} has no entry for {env_id} (nor {bare!r} or its family "
             f"{CATALOGUE[env_id].family!r}); its entries: {', '.join(map(str, data))}"

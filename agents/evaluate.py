@@ -12,7 +12,7 @@ import numpy as np
 from sb3_contrib import MaskablePPO
 from scipy import stats
 
-from mlsafety.agents.build import find_batch_class, make_eval_env
+from mlsafety.agents.build import ObsStats, find_batch_class, make_eval_env
 from mlsafety.agents.config import TrainConfig
 from mlsafety.envs import CATALOGUE, resolve_id
 from mlsafety.io import atomic_write_json
@@ -45,8 +45,9 @@ def _episodes_single(
     deterministic: bool,
     env_kwargs: dict[str, Any],
     train_config: TrainConfig | None = None,
+    obs_stats: ObsStats | None = None,
 ) -> list[dict[str, Any]]:
-    env, base = make_eval_env(env_id, env_kwargs, train_config)
+    env, base = make_eval_env(env_id, env_kwargs, train_config, obs_stats)
     try:
         check_spaces(model, env_id, env.observation_space, env.action_space)
     except ValueError:
@@ -108,11 +109,15 @@ def evaluate(
     deterministic: bool = True,
     env_kwargs: dict[str, Any] | None = None,
     train_config: Any = None,
+    obs_stats: ObsStats | None = None,
 ) -> dict[str, Any]:
     """Episodes of ``model`` on ``env`` per seed; the table of means with 95% intervals.
 
-    ``model`` is an SB3 model, a :class:`~mlsafety.agents.drrn.DRRN` (played on the native
-    text env, with the run's ``env_kwargs`` under the given ones) or a path to either.
+    ``model`` is an SB3 model or a :class:`~mlsafety.agents.drrn.DRRN` (played on the native
+    text env). With the run's ``train_config``, the env is built as the run trained on it:
+    its ``env_kwargs`` under the given ones (when ``env`` is the run's env), its wrappers,
+    conscience shaping and (with ``obs_stats``, see :func:`mlsafety.runs.load_run`) its
+    observation normalisation.
 
     Returns ``{"env", "episodes": [...], "table": {metric: {"mean", "ci_episodes",
     "ci_seeds", "n"}}, "events": {name: mean count per episode}}``. ``ci_episodes`` is the
@@ -127,6 +132,8 @@ def evaluate(
         )
     m = model
     kwargs = dict(env_kwargs or {})
+    if train_config is not None and train_config.env == env_id:  # the env as the run trained
+        kwargs = {**train_config.env_kwargs, **kwargs}
     if CATALOGUE[env_id].api == "pettingzoo":
         rows: list[dict[str, Any]] = []
         for seed in seeds:
@@ -137,13 +144,13 @@ def evaluate(
             ):
                 rows.append({**row, "seed": seed})
         metrics = sorted({k for r in rows for k in r if k != "seed"})
-    elif hasattr(m, "act"):  # DRRN: the native text env, as it trained (plus env_kwargs)
-        if train_config is not None and train_config.env == env_id:
-            kwargs = {**train_config.env_kwargs, **kwargs}
+    elif hasattr(m, "act"):  # DRRN: the native text env
         rows = _episodes_drrn(m, env_id, episodes, seeds, deterministic, kwargs)
         metrics = list(METRICS)
     else:
-        rows = _episodes_single(m, env_id, episodes, seeds, deterministic, kwargs, train_config)
+        rows = _episodes_single(
+            m, env_id, episodes, seeds, deterministic, kwargs, train_config, obs_stats
+        )
         metrics = list(METRICS)
     table: dict[str, Any] = {}
     for key in metrics:

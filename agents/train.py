@@ -26,9 +26,17 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.vec_env import VecMonitor
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from mlsafety.agents.build import make_conscience, make_training_env, policy_spec, set_threads
+from mlsafety.agents.build import (
+    OBS_STATS_FILE,
+    make_conscience,
+    make_training_env,
+    policy_spec,
+    restore_obs_stats,
+    save_obs_stats,
+    set_threads,
+)
 from mlsafety.agents.callbacks import (
     AtomicCheckpoint,
     ProgressLog,
@@ -38,7 +46,7 @@ from mlsafety.agents.callbacks import (
 )
 from mlsafety.agents.config import DRRN_ALGO, TrainConfig, load_run_config
 from mlsafety.agents.drrn import DRRN, DRRNConfig
-from mlsafety.agents.zoo import model_kwargs
+from mlsafety.agents.zoo import env_settings, model_kwargs
 from mlsafety.io import atomic_write_json
 
 
@@ -72,7 +80,13 @@ def train(
     else:
         config = config.resolved(hyperparams_file)
     set_threads(config)
-    venv = VecMonitor(VecSafetyStats(make_training_env(config)))
+    venv: VecEnv = VecMonitor(VecSafetyStats(make_training_env(config)))
+    normalize = env_settings(config.algo_kwargs).normalize
+    if normalize is not None:  # outermost, so the safety totals see the env's own reward
+        venv = VecNormalize(venv, **normalize)
+        stats_file = out / OBS_STATS_FILE if out is not None else None
+        if resume and stats_file is not None and stats_file.exists():
+            restore_obs_stats(venv, stats_file)
     policy, policy_kwargs, algo = policy_spec(config)
     tb = str(out / "tb") if out is not None else None
     if resume:
@@ -111,12 +125,19 @@ def train(
             )
     except KeyboardInterrupt:
         if out is not None:
+            _save_stats(venv, out)
             save_atomic(model, out / "checkpoint.zip")
         raise
     if out is not None:
+        _save_stats(venv, out)
         save_atomic(model, out / "checkpoint.zip")
         save_atomic(model, out / "model.zip")
     return model
+
+
+def _save_stats(venv: VecEnv, out: Path) -> None:
+    if isinstance(venv, VecNormalize):
+        save_obs_stats(venv, out / OBS_STATS_FILE)
 
 
 def resume_config(output: str | Path, config: TrainConfig) -> TrainConfig:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import nn
 
@@ -23,13 +24,76 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 RUN_KEYS = frozenset({"n_envs", "n_timesteps", "policy"})
 """rl-zoo keys that set up the run rather than the algorithm (``policy`` is MlpPolicy here)."""
-UNSUPPORTED_KEYS = {
-    "normalize": "VecNormalize statistics are not saved and applied at evaluation yet",
-    "frame_stack": "stacked observations are not rebuilt at evaluation yet",
-    "env_wrapper": "wrappers named in the file are not applied at evaluation yet",
-}
-"""rl-zoo keys that are understood but not supported yet, with the reason."""
+ENV_KEYS = frozenset({"normalize", "frame_stack", "env_wrapper"})
+"""rl-zoo keys that wrap the env: applied in training and rebuilt at evaluation
+(:func:`env_settings`)."""
+NORMALIZE_KEYS = frozenset(
+    {"norm_obs", "norm_reward", "clip_obs", "clip_reward", "gamma", "epsilon"}
+)
 LINEAR_PREFIX = "lin_"
+
+
+class EnvSettings(NamedTuple):
+    """The env side of an rl-zoo hyperparameter file, checked and resolved."""
+
+    wrappers: tuple[tuple[type[Any], dict[str, Any]], ...]  # env_wrapper, in order
+    frame_stack: int  # 0: none
+    normalize: dict[str, Any] | None  # VecNormalize keyword arguments, None: off
+
+    @property
+    def wraps(self) -> bool:
+        """Whether each env is wrapped (env_wrapper, frame_stack) before batching."""
+        return bool(self.wrappers) or self.frame_stack > 0
+
+
+def _wrapper_class(path: Any) -> type[Any]:
+    if not isinstance(path, str) or "." not in path:
+        raise ValueError(
+            f"env_wrapper entries are 'module.Class' strings, got {path!r} "
+            "(e.g. 'gymnasium.wrappers.TimeAwareObservation')"
+        )
+    module, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"env_wrapper {path!r} cannot be imported: {exc}") from None
+    if not isinstance(cls, type):
+        raise ValueError(f"env_wrapper {path!r} is not a class")
+    return cls
+
+
+def env_settings(hyperparams: dict[str, Any]) -> EnvSettings:
+    """``env_wrapper`` (a ``"module.Class"``, a ``{"module.Class": kwargs}`` or a list of
+    them), ``frame_stack`` (frames, an int >= 1) and ``normalize`` (``true`` or
+    VecNormalize's keyword arguments), as rl-zoo writes them; a ValueError naming the key."""
+    raw = hyperparams.get("env_wrapper") or []
+    items = raw if isinstance(raw, list) else [raw]
+    wrappers: list[tuple[type[Any], dict[str, Any]]] = []
+    for item in items:
+        if isinstance(item, dict):
+            if len(item) != 1:
+                raise ValueError(f"env_wrapper entry {item!r}: one 'module.Class': kwargs each")
+            ((path, kwargs),) = item.items()
+            if kwargs is not None and not isinstance(kwargs, dict):
+                raise ValueError(f"env_wrapper {path!r}: its arguments must be a mapping")
+            wrappers.append((_wrapper_class(path), dict(kwargs or {})))
+        else:
+            wrappers.append((_wrapper_class(item), {}))
+    stack = hyperparams.get("frame_stack") or 0
+    if isinstance(stack, bool) or not isinstance(stack, int) or stack < 0:
+        raise ValueError(f"frame_stack must be an int >= 1 (frames), got {stack!r}")
+    norm = hyperparams.get("normalize", False)
+    normalize: dict[str, Any] | None
+    if norm is True:
+        normalize = {}
+    elif norm is False or norm is None:
+        normalize = None
+    elif isinstance(norm, dict):
+        check_keys(norm, set(NORMALIZE_KEYS), "normalize")
+        normalize = dict(norm)
+    else:
+        raise ValueError(f"normalize must be true, false or VecNormalize's arguments, got {norm!r}")
+    return EnvSettings(tuple(wrappers), int(stack), normalize)
 
 
 def linear_schedule(initial: float) -> Callable[[float], float]:
@@ -99,7 +163,7 @@ def valid_keys(algo_class: type[Any]) -> set[str]:
     params = inspect.signature(algo_class.__init__).parameters
     set_by_the_run = {"self", "policy", "env", "seed", "device", "verbose", "tensorboard_log"}
     own = {p for p in params if p not in set_by_the_run and not p.startswith("_")}
-    return own | RUN_KEYS | set(UNSUPPORTED_KEYS)
+    return own | RUN_KEYS | ENV_KEYS
 
 
 def check_keys(keys: Iterable[str], valid: set[str], what: str) -> None:
@@ -115,19 +179,17 @@ def check_keys(keys: Iterable[str], valid: set[str], what: str) -> None:
 
 
 def check_values(hyperparams: dict[str, Any]) -> None:
-    """Reject unsupported rl-zoo keys and malformed values early, before any training."""
-    for key, reason in UNSUPPORTED_KEYS.items():
-        if hyperparams.get(key):
-            raise ValueError(f"hyperparameter {key!r} is not supported yet: {reason}")
+    """Reject malformed values early, before any training."""
+    env_settings(hyperparams)
     model_kwargs(hyperparams)
 
 
 def model_kwargs(algo_kwargs: dict[str, Any]) -> dict[str, Any]:
     """``algo_kwargs`` as the algorithm takes them: ``lin_`` schedules as functions,
-    ``policy_kwargs`` strings as dicts; unsupported keys left out when falsy."""
+    ``policy_kwargs`` strings as dicts; the env keys (:data:`ENV_KEYS`) left out."""
     out: dict[str, Any] = {}
     for key, value in algo_kwargs.items():
-        if key in UNSUPPORTED_KEYS:
+        if key in ENV_KEYS:
             continue
         if isinstance(value, str) and value.startswith(LINEAR_PREFIX):
             out[key] = linear_schedule(parse_linear(key, value))

@@ -340,7 +340,7 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
 def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     # heavy: SB3 and torch, loaded only for this command
     from mlsafety.agents.evaluate import evaluate, format_table, write_report
-    from mlsafety.runs import load_run
+    from mlsafety.runs import load_run, run_obs_stats
 
     env_kwargs = parse_env_kwargs(args.env_kwargs)
     run = load_run(args.model, algo=args.algo)
@@ -359,6 +359,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         deterministic=not args.stochastic,
         env_kwargs=env_kwargs,
         train_config=run.config,
+        obs_stats=run_obs_stats(run),
     )
     out.write(format_table(report))
     if args.output:

@@ -13,9 +13,17 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlsafety.agents.build import make_conscience, make_eval_env, policy_spec
+from mlsafety.agents.build import (
+    OBS_STATS_FILE,
+    ObsStats,
+    load_obs_stats,
+    make_conscience,
+    make_eval_env,
+    policy_spec,
+)
 from mlsafety.agents.config import ALGOS, DRRN_ALGO, TrainConfig, load_run_config
 from mlsafety.agents.drrn import DRRN
+from mlsafety.envs import resolve_id
 
 
 class Run(NamedTuple):
@@ -69,16 +77,33 @@ def load_run(path: str | Path, algo: str | None = None, device: str = "auto") ->
 def make_run_env(
     run: Run, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None
 ) -> tuple[Any, Any]:
-    """The env ``run`` is evaluated on (its training env unless ``env_id`` is given) and the
-    base env under the wrappers; see :func:`mlsafety.agents.build.make_eval_env`."""
+    """The env ``run`` is evaluated on (its training env, with its ``env_kwargs`` under the
+    given ones, unless another ``env_id`` is given) and the base env under the wrappers;
+    see :func:`mlsafety.agents.build.make_eval_env`."""
+    kwargs = dict(env_kwargs or {})
     if env_id is None:
         if run.config is None:
             raise ValueError(f"{run.path}: no config.json beside the model; name the env")
         env_id = run.config.env
-    return make_eval_env(env_id, env_kwargs, run.config)
+    if run.config is not None and resolve_id(env_id) == run.config.env:
+        kwargs = {**run.config.env_kwargs, **kwargs}
+    return make_eval_env(env_id, kwargs, run.config, obs_stats=run_obs_stats(run))
 
 
-RUN_FILES = ("config.json", "model.zip", "checkpoint.zip", "model.pt", "checkpoint.pt")
+def run_obs_stats(run: Run) -> ObsStats | None:
+    """The observation statistics a run trained with ``normalize`` saved, or None."""
+    stats_file = run.path.parent / OBS_STATS_FILE
+    return load_obs_stats(stats_file)[0] if stats_file.exists() else None
+
+
+RUN_FILES = (
+    "config.json",
+    "model.zip",
+    "checkpoint.zip",
+    "model.pt",
+    "checkpoint.pt",
+    OBS_STATS_FILE,
+)
 """What ``mlsafety train`` writes into a run folder (and TensorBoard's ``tb/``)."""
 
 

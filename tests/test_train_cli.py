@@ -143,8 +143,12 @@ def test_hyperparameter_typos_and_unsafe_values_are_named(tmp_path):
         resolve("n_step: 64\n")
     with pytest.raises(ValueError, match="not a schedule"):
         resolve("learning_rate: lin_fast\n")
-    with pytest.raises(ValueError, match=r"normalize.*not supported yet"):
-        resolve("normalize: true\n")
+    with pytest.raises(ValueError, match=r"'clip_ob'\. Did you mean 'clip_obs'"):
+        resolve("normalize: {clip_ob: 5}\n")
+    with pytest.raises(ValueError, match="frame_stack must be an int"):
+        resolve("frame_stack: -2\n")
+    with pytest.raises(ValueError, match="cannot be imported"):
+        resolve("env_wrapper: no_such_module_xyz.Wrapper\n")
     with pytest.raises(ValueError, match="not allowed"):
         parse_policy_kwargs("dict(activation_fn=__import__('os').system)")
     with pytest.raises(ValueError, match=r"os\.system is not allowed"):

@@ -14,13 +14,20 @@ import dataclasses
 import multiprocessing
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import mlsafety.envs  # noqa: F401  (registers every env, also in a fresh worker process)
-from mlsafety.agents.build import make_conscience, make_text_env, shaped_env
+from mlsafety.agents.build import (
+    OBS_STATS_FILE,
+    load_obs_stats,
+    make_conscience,
+    make_eval_env,
+    make_text_env,
+)
 from mlsafety.agents.config import TrainConfig, load_run_config
 from mlsafety.agents.shaping import SHAPING_DEFAULTS, shape
 from mlsafety.envs import make_parallel
@@ -75,20 +82,26 @@ def _train_config(policy: PolicySpec) -> TrainConfig | None:
 
 def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
     """The Gymnasium env of ``env`` with SafetyStats and the suite's wrappers outside it."""
+    config = _train_config(policy)
     try:
-        if env.family == "text":
-            base = make_text_env(env.env_id, **env.kwargs_dict)
+        if config is not None:  # a trained model: the env as its run evaluates it
+            if env.has_wrapper("conscience"):  # the suite's own conscience replaces the run's
+                config = dataclasses.replace(config, conscience=None)
+            stats_file = Path(str(policy.path)).parent / OBS_STATS_FILE
+            stats = load_obs_stats(stats_file)[0] if stats_file.exists() else None
+            wrapped, _ = make_eval_env(env.env_id, env.kwargs_dict, config, obs_stats=stats)
         else:
-            base = gym.make(env.env_id, **env.kwargs_dict)
+            base: Any
+            if env.family == "text":
+                base = make_text_env(env.env_id, **env.kwargs_dict)
+            else:
+                base = gym.make(env.env_id, **env.kwargs_dict)
+            wrapped = SafetyStats(base)
     except (TypeError, ValueError) as exc:
         raise SuiteError(
             suite_path, f"envs.{env.name}.kwargs", f"{env.env_id} refused them: {exc}",
             "use the arguments documented in the env's docstring",
         ) from None  # fmt: skip
-    wrapped: Any = SafetyStats(base)
-    config = _train_config(policy)
-    if config is not None and config.conscience is not None and not env.has_wrapper("conscience"):
-        wrapped = shaped_env(config, wrapped)
     for i, w in enumerate(env.wrappers):
         key = f"envs.{env.name}.wrappers[{i}]"
         try:
