@@ -5,20 +5,29 @@
   accuracy), then the final head fitted on every row and saved.
 * ``mlsafety conscience train --corpus [--output FILE.npz]``: the same on the project's own
   corpus (CV figures; saved if ``--output`` is given).
-* ``mlsafety conscience judge "steal the scarf from the tailor" ... [--model FILE.npz]``:
+* ``mlsafety conscience train --model finetuned [--ethics PATH] [--epochs N] [--device auto]
+  [--output FILE.safetensors] [--resume]``: fine-tune the sentence encoder end to end
+  (:class:`~.finetune.FineTunedConscience`) on the corpus, the hard cases and, if given,
+  ETHICS; a progress bar on stderr, a checkpoint per epoch in ``FILE.safetensors.ckpt/``
+  (``--resume`` continues from it), the model saved as safetensors with a JSON header.
+* ``mlsafety conscience judge "steal the scarf from the tailor" ... [--model FILE]``:
   ``p_wrong`` and the ``[harm_others, harm_self, help_others, help_self]`` vector per text
-  (the default conscience unless ``--model`` names a saved one).
+  (the default conscience unless ``--model`` names a saved one: ``.npz`` for a frozen-encoder
+  head, ``.safetensors`` for a fine-tuned conscience).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
+from mlsafety.agents.conscience.base import Conscience
 from mlsafety.agents.conscience.corpus import corpus_arrays
+from mlsafety.agents.conscience.dataset import corpus_groups, training_set
 from mlsafety.agents.conscience.ethics import cross_validate, load_ethics_csv, pair_groups
 from mlsafety.agents.conscience.features import ENCODERS
+from mlsafety.agents.conscience.hard_cases import hard_cases
 from mlsafety.agents.conscience.learned import (
     HEADS,
     LearnedConscience,
@@ -33,17 +42,37 @@ def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="conscience_command", required=True)
     t = sub.add_parser("train", help="cross-validate, then train on ETHICS or the corpus")
-    src = t.add_mutually_exclusive_group(required=True)
+    t.add_argument(
+        "--model",
+        default="frozen",
+        choices=("frozen", "finetuned"),
+        help="frozen: a head on frozen embeddings; finetuned: the encoder trained end to end",
+    )
+    src = t.add_mutually_exclusive_group()
     src.add_argument("--ethics", metavar="PATH", help="an ETHICS commonsense CSV")
     src.add_argument("--corpus", action="store_true", help="the project's own corpus")
-    t.add_argument("--output", metavar="FILE.npz", default=None, help="where to save the head")
+    t.add_argument("--output", metavar="FILE", default=None, help="where to save the model")
     t.add_argument("--encoder", default="minilm", choices=ENCODERS)
     t.add_argument("--head", default="ridge", choices=HEADS, help="morality-vector head")
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--seed", type=int, default=0)
+    f = t.add_argument_group("fine-tuning (--model finetuned)")
+    f.add_argument("--epochs", type=int, default=2)
+    f.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    f.add_argument("--lr", type=float, default=8e-5, help="encoder learning rate")
+    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--layers", type=int, default=None, help="keep the first N encoder layers")
+    f.add_argument("--max-rows", type=int, default=None, help="train on a seeded subset")
+    f.add_argument("--no-hard-cases", action="store_true", help="leave out the hard cases")
+    f.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     j = sub.add_parser("judge", help="score actions (commands or first-person sentences)")
     j.add_argument("texts", nargs="+", help="actions to judge")
-    j.add_argument("--model", metavar="FILE.npz", default=None, help="a saved conscience")
+    j.add_argument(
+        "--model",
+        metavar="FILE",
+        default=None,
+        help="a saved conscience (.npz: frozen-encoder head; .safetensors: fine-tuned)",
+    )
     j.add_argument("--encoder", default="minilm", choices=ENCODERS)
     return p
 
@@ -60,19 +89,40 @@ def _write_cv(out: TextIO, name: str, cv: dict[str, float], folds: int) -> None:
     )
 
 
-def corpus_groups(texts: Sequence[str], tags: Sequence[str]) -> list[int]:
-    """CV groups for the corpus: its tag plus the leading verb (``"I"`` sentences: the verb
-    after it), so one template's near-copies never straddle train and test."""
-    keys: dict[str, int] = {}
-    out = []
-    for text, tag in zip(texts, tags, strict=True):
-        words = text.lower().rstrip(".").split()
-        verb = " ".join(words[:2]) if words and words[0] == "i" else (words[0] if words else "")
-        out.append(keys.setdefault(f"{tag}|{verb}", len(keys)))
-    return out
+def _train_finetuned(args: argparse.Namespace, out: TextIO) -> int:
+    # heavy: torch and transformers, only for the fine-tuned conscience
+    from mlsafety.agents.conscience.finetune import FineTunedConscience
+
+    rows = load_ethics_csv(args.ethics) if args.ethics else []
+    data = training_set(
+        rows, () if args.no_hard_cases else hard_cases(), max_rows=args.max_rows, seed=args.seed
+    )
+    output = Path(args.output or "conscience_finetuned.safetensors")
+    out.write(f"fine-tuning on {len(data.texts)} rows ({args.epochs} epochs)\n")
+    model = FineTunedConscience(device=args.device, layers=args.layers).fit(
+        data.texts,
+        data.labels,
+        data.morality,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        checkpoint_dir=output.with_name(output.name + ".ckpt"),
+        resume=args.resume,
+        progress=True,
+    )
+    losses = ", ".join(f"{x:.4f}" for x in model.history)
+    path = model.save(output)
+    out.write(f"training loss per epoch: {losses}; saved to {path}\n")
+    return 0
 
 
 def _train(args: argparse.Namespace, out: TextIO) -> int:
+    if args.model == "finetuned":
+        return _train_finetuned(args, out)
+    if not (args.ethics or args.corpus):
+        raise ValueError("conscience train needs --ethics PATH or --corpus")
+
     def factory() -> LearnedConscience:
         return LearnedConscience(encoder=args.encoder, head=args.head)
 
@@ -97,7 +147,13 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _judge(args: argparse.Namespace, out: TextIO) -> int:
-    if args.model:
+    model: Conscience
+    if args.model and Path(args.model).suffix == ".safetensors":
+        # heavy: torch and transformers, only for the fine-tuned conscience
+        from mlsafety.agents.conscience.finetune import FineTunedConscience
+
+        model = FineTunedConscience.load(args.model)
+    elif args.model:
         model = LearnedConscience.load(args.model)
     else:
         model = default_learned_conscience(args.encoder)
