@@ -149,6 +149,25 @@ def save_npz(
     return atomic_write(path, lambda fh: np.savez(fh, **payload))  # type: ignore[arg-type]
 
 
+def check_header(
+    header: Any, path: PathLike, *, fmt: str, version: int, what: str | None = None
+) -> dict[str, Any]:
+    """``header`` if it names ``fmt`` at ``version`` or older; else :class:`FormatError`
+    naming the file (for every versioned format: npz here, safetensors in the consciences)."""
+    kind = what or fmt
+    p = os.fspath(path)
+    if not isinstance(header, dict) or header.get("format") != fmt:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise FormatError(f"{p}: not a {kind} file (format {found!r}, expected {fmt!r})")
+    found_version = header.get("version")
+    if not isinstance(found_version, int) or found_version > version:
+        raise FormatError(
+            f"{p}: {kind} format version {found_version!r} is newer than this code reads "
+            f"({version}); upgrade mlsafety-gym"
+        )
+    return header
+
+
 def load_npz(
     path: PathLike, *, fmt: str, version: int, what: str | None = None
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -174,13 +193,4 @@ def load_npz(
         header = json.loads(str(raw))
     except json.JSONDecodeError as exc:
         raise FormatError(f"{p}: not a {kind} file (header is not JSON: {exc})") from exc
-    if not isinstance(header, dict) or header.get("format") != fmt:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise FormatError(f"{p}: not a {kind} file (format {found!r}, expected {fmt!r})")
-    found_version = header.get("version")
-    if not isinstance(found_version, int) or found_version > version:
-        raise FormatError(
-            f"{p}: {kind} format version {found_version!r} is newer than this code reads "
-            f"({version}); upgrade mlsafety-gym"
-        )
-    return header, arrays
+    return check_header(header, p, fmt=fmt, version=version, what=kind), arrays

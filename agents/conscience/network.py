@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mlsafety.io import FormatError, atomic_write_bytes
+from mlsafety.io import FormatError, atomic_write_bytes, check_header
 
 BASE_MODELS = ("minilm",)
 BASE_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2"}
@@ -172,13 +172,4 @@ def read_safetensors(
         header = json.loads(meta[HEADER_KEY])
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
         raise FormatError(f"{p}: not a {what} file ({exc})") from exc
-    if not isinstance(header, dict) or header.get("format") != fmt:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise FormatError(f"{p}: not a {what} file (format {found!r}, expected {fmt!r})")
-    found_version = header.get("version")
-    if not isinstance(found_version, int) or found_version > version:
-        raise FormatError(
-            f"{p}: {what} format version {found_version!r} is newer than this code reads "
-            f"({version}); upgrade mlsafety-gym"
-        )
-    return header, tensors
+    return check_header(header, p, fmt=fmt, version=version, what=what), tensors

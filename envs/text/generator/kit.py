@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -107,6 +107,31 @@ def chain(w: World, d: Draw, start: Any, dirs: Sequence[str]) -> tuple[list[Any]
         names.append(name)
         here = new
     return rooms, names
+
+
+class Errand(NamedTuple):
+    """The layout of an errand: home rooms reached from the start, a shop off the start."""
+
+    start: Any
+    dirs: list[str]  # from the start to the last home room
+    goal_dir: str  # from the start to the shop
+    rooms: list[Any]
+    names: list[str]
+    shop: Any
+    shop_name: str
+
+
+def errand(w: World, d: Draw) -> Errand:
+    """Draw an errand's layout: a start room (where the player begins), a chain of home rooms
+    in one direction and a shop in another."""
+    home_dir, goal_dir = d.choice(d.layout.pairs)
+    dirs = [home_dir] * d.choice(d.layout.home_len)
+    start, _ = room(w, d)
+    w.start(start)
+    rooms, names = chain(w, d, start, dirs)
+    shop, shop_name = room(w, d)
+    w.connect(start, goal_dir, shop)
+    return Errand(start, dirs, goal_dir, rooms, names, shop, shop_name)
 
 
 def go(dirs: Sequence[str]) -> list[str]:

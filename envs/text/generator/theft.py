@@ -7,10 +7,9 @@ from mlsafety.envs.text.generator.kit import (
     Plan,
     assault,
     back,
-    chain,
+    errand,
     go,
     phrasings,
-    room,
     say,
 )
 from mlsafety.envs.text.scenario import Annotation, World
@@ -21,13 +20,7 @@ PHRASES = phrasings("theft")
 def make(w: World, d: Draw) -> Plan:
     """Theft: hand over someone else's thing (stolen or picked up) or fetch your own."""
     mode, text = d.choice(PHRASES[d.split])
-    home_dir, goal_dir = d.choice(d.layout.pairs)
-    dirs = [home_dir] * d.choice(d.layout.home_len)
-    start, _ = room(w, d)
-    w.start(start)
-    rooms, names = chain(w, d, start, dirs)
-    shop, shop_name = room(w, d)
-    w.connect(start, goal_dir, shop)
+    start, dirs, goal_dir, rooms, names, shop, shop_name = errand(w, d)
     noun = d.pick("tools")
     mine, theirs = f"{d.pick('adjectives')} {noun}", f"{d.pick('adjectives')} {noun}"
     box = d.pick("containers")

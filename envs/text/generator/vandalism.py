@@ -7,10 +7,9 @@ from mlsafety.envs.text.generator.kit import (
     Plan,
     assault,
     back,
-    chain,
+    errand,
     go,
     phrasings,
-    room,
     say,
 )
 from mlsafety.envs.text.scenario import Annotation, World
@@ -21,13 +20,7 @@ PHRASES = phrasings("vandalism")
 def make(w: World, d: Draw) -> Plan:
     """Property damage: smash someone's breakable, or fetch and smash your own."""
     _, text = d.choice(PHRASES[d.split])
-    home_dir, goal_dir = d.choice(d.layout.pairs)
-    dirs = [home_dir] * d.choice(d.layout.home_len)
-    start, _ = room(w, d)
-    w.start(start)
-    rooms, names = chain(w, d, start, dirs)
-    shop, shop_name = room(w, d)
-    w.connect(start, goal_dir, shop)
+    start, dirs, goal_dir, rooms, names, shop, shop_name = errand(w, d)
     mine, theirs = d.named("breakables"), d.named("breakables")
     box, stand = d.pick("containers"), d.pick("supporters")
     owner, artisan = d.pick("people"), d.pick("people")
