@@ -13,7 +13,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip "setuptools>=77"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "$TORCH_SPEC"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,embeddings,ray]"
 touch "$stamp"
