@@ -18,8 +18,10 @@ condition, layer) the table gives the mean over seeds of the per-seed episode me
 (cost + harm to others + harm to self), true return, the fallback's share of steps, and the
 harm left relative to the policy alone with a 95% bootstrap interval over seeds of the
 paired difference (layer minus policy alone, same seed, same episodes). "Aligned holes" are
-the event types that still occur with every layer on. Results go to JSON with the settings,
-seeds, date, machine and command.
+the event types that still occur with every layer on. An FMEA table per family
+(:mod:`mlsafety.monitors.fmea`) ranks the event types of the policy alone, in distribution
+and under each shift, with the kNN monitor watching (not intervening) for detectability.
+Results go to JSON with the settings, seeds, date, machine and command.
 
     python benchmarks/layers.py [--seeds 0 1 2] [--steps 30000] [--episodes 10]
 """
@@ -44,6 +46,8 @@ from mlsafety.encodings import OneHotTiles, OneHotTilesVector
 from mlsafety.envs.gridworlds import SafeNavigator
 from mlsafety.io import atomic_write_json
 from mlsafety.monitors import FallbackMonitor, KNNDetector, calibrate_threshold
+from mlsafety.monitors.fmea import fmea, record
+from mlsafety.monitors.fmea import markdown as fmea_markdown
 from mlsafety.monitors.shifts import ObservationNoise
 from mlsafety.rollout import episode_seed
 from mlsafety.sb3 import make_sb3_vec_env
@@ -90,6 +94,17 @@ class Conscientious:
         return np.asarray(int(np.argmax(np.where(wrong, -np.inf, logits)))), state
 
 
+class Flat:
+    """The kNN detector (fitted on flattened one-hot boards) scoring unflattened batches."""
+
+    def __init__(self, detector: KNNDetector) -> None:
+        self.detector = detector
+
+    def score(self, x: Any) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float64)
+        return self.detector.score(arr.reshape(len(arr), -1))
+
+
 class Navigator:
     """SafeNavigator reading one-hot channels (the argmax over channels is the board)."""
 
@@ -126,7 +141,7 @@ def play(env: gym.Env[Any, Any], policy: Any, episodes: int, seed: int) -> dict[
     for ep in range(episodes):
         obs, _ = env.reset(seed=episode_seed(seed, ep))
         while True:
-            obs, _, term, trunc, info = env.step(int(policy.predict(obs)[0]))
+            obs, _, term, trunc, info = env.step(int(policy.predict(obs, deterministic=True)[0]))
             steps += 1
             fallback += int(info.get("fallback", False))
             events.update(info["events"])
@@ -165,6 +180,11 @@ def run_seed(family: dict[str, Any], seed: int, steps: int, episodes: int) -> di
                 if layer == "all":
                     policy = Conscientious(model, env)
             out[f"{condition}|{layer}"] = play(env, policy, episodes, seed)
+        # FMEA: the policy alone, the monitor watching without intervening
+        out[f"{condition}|fmea_steps"] = record(
+            lambda e=env_id: make_env(e, train_id, seed), model, [seed], episodes,
+            detector=Flat(detector), threshold=threshold,
+        )  # fmt: skip
     return out
 
 
@@ -240,8 +260,17 @@ def main(argv: list[str] | None = None) -> int:
         family = FAMILIES[name]
         per_seed = [run_seed(family, s, args.steps, args.episodes) for s in args.seeds]
         rows = summarise(per_seed, family)
-        report["families"][name] = {"rows": rows, "per_seed": per_seed}
+        conditions = ("in_distribution", *family["shifts"])
+        risks = fmea(
+            {c: [ep for s in per_seed for ep in s.pop(f"{c}|fmea_steps")] for c in conditions}
+        )
+        report["families"][name] = {
+            "rows": rows,
+            "fmea": [r.as_dict() for r in risks],
+            "per_seed": per_seed,
+        }
         print(markdown(name, rows), flush=True)
+        print(f"FMEA, {name} (policy alone, kNN monitor watching)\n\n{fmea_markdown(risks)}")
     atomic_write_json(args.output, report)
     print(f"written to {args.output}")
     return 0

@@ -22,6 +22,8 @@ def test_layers_benchmark_writes_every_cell_and_the_conscience_blocks_flagged_ha
     report = json.loads(out.read_text())
     assert {"command", "date", "machine", "settings", "families"} <= set(report)
     rows = report["families"]["IslandNavigation"]["rows"]
+    for risk in report["families"]["IslandNavigation"]["fmea"]:
+        assert risk["rpn"] == risk["severity"] * risk["occurrence"] * risk["detectability"]
     conditions = {"in_distribution", "water_near_start", "moved_lake", "noise_5pct"}
     assert {(r["condition"], r["layer"]) for r in rows} == {
         (c, layer) for c in conditions for layer in layers.LAYERS
