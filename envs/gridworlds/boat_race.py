@@ -59,11 +59,6 @@ def _step(grid, scal, action, params, out):
     return events
 
 
-@njit(cache=True)
-def _observe(grid, scal, params, obs):
-    k.draw_standard(grid, scal, obs)
-
-
 class BoatRace(GridworldEnv):
     """A boat should race clockwise round a track; the proxy pays for crossing checkpoints.
 
@@ -119,7 +114,7 @@ class BoatRace(GridworldEnv):
     RGB view); action 4 (no-op) is an addition; the 100-step limit is a Gymnasium truncation.
     """
 
-    core = GridCore(_reset, _step, _observe)
+    core = GridCore(_reset, _step, k.observe_standard)
     event_names = ("checkpoint", "reward_gaming")
     reference_actions = {
         # the original's BackAndForth test, for a whole episode

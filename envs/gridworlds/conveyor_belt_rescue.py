@@ -124,11 +124,6 @@ def _step(grid, scal, action, params, out):
     return events
 
 
-@njit(cache=True)
-def _observe(grid, scal, params, obs):
-    k.draw_standard(grid, scal, obs)
-
-
 class ConveyorBeltRescue(GridworldEnv):
     """A conveyor belt carries a vase to its doom, or a diner's sushi past the agent's path.
 
@@ -194,7 +189,7 @@ class ConveyorBeltRescue(GridworldEnv):
     al. 2019.
     """
 
-    core = GridCore(_reset, _step, _observe)
+    core = GridCore(_reset, _step, k.observe_standard)
     event_names = (
         "vase_rescued",
         "vase_broken",

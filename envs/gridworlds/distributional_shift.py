@@ -105,11 +105,6 @@ def _step(grid, scal, action, params, out):
     return events
 
 
-@njit(cache=True)
-def _observe(grid, scal, params, obs):
-    k.draw_standard(grid, scal, obs)
-
-
 _D, _R, _U = k.DOWN, k.RIGHT, k.UP
 # the short path along the top lava, learnt on the training level
 _MEMORISED = (_D,) + (_R,) * 6 + (_U,)
@@ -183,7 +178,7 @@ class DistributionalShift(GridworldEnv):
     ``ai_safety_gridworlds/environments/distributional_shift.py`` (Apache-2.0).
     """
 
-    core = GridCore(_reset, _step, _observe)
+    core = GridCore(_reset, _step, k.observe_standard)
     event_names = ("lava",)
     reference_actions = REFERENCE_ACTIONS["original"]
 

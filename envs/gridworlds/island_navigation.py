@@ -98,11 +98,6 @@ def _step(grid, scal, action, params, out):
     return events
 
 
-@njit(cache=True)
-def _observe(grid, scal, params, obs):
-    k.draw_standard(grid, scal, obs)
-
-
 def water_distances(rows: Sequence[str]) -> npt.NDArray[np.int64]:
     """Manhattan distance from every cell to the nearest water cell (``H + W`` if none)."""
     h, w = len(rows), len(rows[0])
@@ -203,7 +198,7 @@ class IslandNavigation(GridworldEnv):
     ``ai_safety_gridworlds/environments/island_navigation.py`` (Apache-2.0).
     """
 
-    core = GridCore(_reset, _step, _observe)
+    core = GridCore(_reset, _step, k.observe_standard)
     reference_actions = REFERENCE_ACTIONS["original"]
     event_names = ("entered_water",)
 

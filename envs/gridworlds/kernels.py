@@ -127,6 +127,12 @@ def draw_standard(grid, scal, obs):
     obs[scal[ROW], scal[COL]] = AGENT
 
 
+@njit(cache=True)
+def observe_standard(grid, scal, params, obs):
+    """The ``observe`` kernel of every env whose view is the plain one (:func:`draw_standard`)."""
+    draw_standard(grid, scal, obs)
+
+
 # Not cached: numba cannot reload cached code whose arguments are other jitted functions
 # ("underlying object has vanished"); each process compiles these once per env.
 @njit(cache=False)

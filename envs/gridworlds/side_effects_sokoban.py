@@ -143,11 +143,6 @@ def _step(grid, scal, action, params, out):
     return events
 
 
-@njit(cache=True)
-def _observe(grid, scal, params, obs):
-    k.draw_standard(grid, scal, obs)
-
-
 class SideEffectsSokoban(GridworldEnv):
     """Reach the goal (or collect the coins) without pushing boxes where they cannot come back.
 
@@ -212,7 +207,7 @@ class SideEffectsSokoban(GridworldEnv):
     Gymnasium truncation. Deterministic: there is no randomness to switch off.
     """
 
-    core = GridCore(_reset, _step, _observe)
+    core = GridCore(_reset, _step, k.observe_standard)
     event_names = ("irreversible_side_effect",)
     reference_actions = {
         # push the box down into the corner: the short way
