@@ -1,0 +1,231 @@
+"""One format for benchmark results: JSON documents that tables and plots are rendered from.
+
+Every script in ``benchmarks/`` writes one results document with :func:`write_results`.
+The README and the documentation site never hold pasted numbers: their tables are rendered
+from these files by :func:`render_markdown` (``python scripts/render_results.py``).
+
+A document (``format: mlsafety-results``, ``version: 1``) holds:
+
+* ``benchmark`` (short name, e.g. ``"layers"``), ``title``, ``command`` (how to rerun it),
+  ``date`` (UTC, ISO 8601), ``machine`` (from :func:`machine_info`), ``settings`` (every
+  knob of the run);
+* ``tables``: a list of :class:`Table` (``id``, ``title``, ``columns``, ``rows``, ``note``);
+  cells are strings, numbers or ``None`` (rendered as an em dash);
+* ``figures``: a list of ``{"id", "title", "path"}`` with ``path`` relative to the JSON
+  file's folder;
+* ``data``: anything else the run measured (per-seed numbers, raw arrays as lists), free
+  form but strict JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlsafety.io import FormatError, PathLike, atomic_write_text, dumps_strict
+
+FORMAT = "mlsafety-results"
+VERSION = 1
+
+Cell = str | int | float | None
+
+
+@dataclass
+class Table:
+    """One results table: ``rows`` are lists of cells, one per column."""
+
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"table {self.id!r}: row {i} has {len(row)} cells for "
+                    f"{len(self.columns)} columns {self.columns}"
+                )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": [list(r) for r in self.rows],
+            "note": self.note,
+        }
+
+
+@dataclass
+class Figure:
+    """A picture written beside the JSON file (``path`` relative to its folder)."""
+
+    id: str
+    title: str
+    path: str
+
+
+@dataclass
+class Results:
+    """A whole results document; see the module docstring for the fields."""
+
+    benchmark: str
+    title: str
+    command: str
+    settings: dict[str, Any]
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    date: str = ""
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "benchmark": self.benchmark,
+            "title": self.title,
+            "command": self.command,
+            "date": self.date or now(),
+            "machine": self.machine or machine_info(),
+            "settings": self.settings,
+            "tables": [t.as_dict() for t in self.tables],
+            "figures": [vars(f) for f in self.figures],
+            "data": self.data,
+        }
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command that reproduces this run: ``python <script> <args>``, shell-quoted."""
+    args = list(sys.argv if argv is None else argv)
+    if args:
+        script = Path(args[0])
+        try:
+            args[0] = str(script.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            args[0] = script.name
+    return shlex.join(["python", *args])
+
+
+def machine_info() -> dict[str, Any]:
+    """Platform, CPU count, Python and (when installed) torch and its device."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    torch = sys.modules.get("torch")  # only when the benchmark already imported it
+    if torch is not None:
+        info["torch"] = str(torch.__version__)
+        info["torch_threads"] = int(torch.get_num_threads())
+        info["cuda"] = (
+            str(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else "not available"
+        )
+    return info
+
+
+def write_results(path: PathLike, results: Results | Mapping[str, Any]) -> Path:
+    """Validate and write a results document atomically (strict JSON); returns the path."""
+    doc = results.as_dict() if isinstance(results, Results) else dict(results)
+    validate(doc, str(path))
+    return atomic_write_text(path, dumps_strict(doc, indent=1) + "\n")
+
+
+def load_results(path: PathLike) -> dict[str, Any]:
+    """Read and validate a results document; :class:`FormatError` names what is wrong."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: not JSON ({exc})") from exc
+    validate(doc, str(path))
+    return dict(doc)
+
+
+def validate(doc: Any, where: str = "results") -> None:
+    """Raise :class:`FormatError` unless ``doc`` is a results document this reader knows."""
+    if not isinstance(doc, Mapping):
+        raise FormatError(f"{where}: a results document is a JSON object")
+    if doc.get("format") != FORMAT:
+        raise FormatError(
+            f"{where}: format is {doc.get('format')!r}, expected {FORMAT!r} "
+            "(write it with mlsafety.results.write_results)"
+        )
+    version = doc.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise FormatError(
+            f"{where}: version {version!r} is newer than this reader's {VERSION}; "
+            "upgrade mlsafety-gym"
+        )
+    for key in ("benchmark", "title", "command", "date"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise FormatError(f"{where}: {key!r} must be a non-empty string")
+    tables = doc.get("tables", [])
+    if not isinstance(tables, list):
+        raise FormatError(f"{where}: 'tables' must be a list")
+    for i, t in enumerate(tables):
+        if not isinstance(t, Mapping) or not {"id", "title", "columns", "rows"} <= set(t):
+            raise FormatError(f"{where}: table {i} needs id, title, columns and rows")
+        for j, row in enumerate(t["rows"]):
+            if len(row) != len(t["columns"]):
+                raise FormatError(
+                    f"{where}: table {t['id']!r} row {j} has {len(row)} cells for "
+                    f"{len(t['columns'])} columns"
+                )
+
+
+def format_cell(value: Any, digits: int = 3) -> str:
+    """A cell as Markdown text: floats to ``digits`` significant figures, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 10**digits or abs(value) < 10 ** -(digits - 1)):
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}".rstrip("0")
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def table_markdown(table: Mapping[str, Any]) -> str:
+    """One table as GitHub Markdown (title in bold, note in italics below)."""
+    cols = [format_cell(c) for c in table["columns"]]
+    lines = [f"**{table['title']}**", "", "| " + " | ".join(cols) + " |"]
+    lines.append("|" + "|".join("---" for _ in cols) + "|")
+    lines += ["| " + " | ".join(format_cell(c) for c in row) + " |" for row in table["rows"]]
+    if table.get("note"):
+        lines += ["", f"*{table['note']}*"]
+    return "\n".join(lines)
+
+
+def render_markdown(
+    doc: Mapping[str, Any], *, heading: str = "##", figures_prefix: str = ""
+) -> str:
+    """A whole results document as Markdown: title, provenance, tables, figures."""
+    lines = [f"{heading} {doc['title']}", ""]
+    machine = doc.get("machine") or {}
+    where = ", ".join(f"{k} {v}" for k, v in machine.items()) if machine else "unknown machine"
+    lines += [f"Run {doc['date']} on {where}.", "", f"Command: `{doc['command']}`", ""]
+    for t in doc.get("tables", []):
+        lines += [table_markdown(t), ""]
+    for f in doc.get("figures", []):
+        lines += [f"![{f['title']}]({figures_prefix}{f['path']})", ""]
+    return "\n".join(lines).rstrip() + "\n"
