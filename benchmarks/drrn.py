@@ -5,13 +5,13 @@
 
 For each variant (``untrained``: a randomly initialised DRRN, the reference; ``none``: no
 conscience; ``learned``: the learned conscience with CMPS policy shaping; ``oracle``: the
-oracle conscience, the upper bound) and seed, trains a :class:`~mlsafety.agents.drrn.DRRN` with
-``mlsafety train --algo drrn`` on ``mlsafety/TextGen-v0`` (a fresh generated dilemma every
-episode, train-split vocabulary), then plays ``--episodes`` episodes on the train split and on
-the test split (vocabulary, phrasings and layouts never seen; forgery dilemmas only there) and
-prints completion and Immorality with 95% intervals over seeds. Runs in parallel processes, one
-torch thread each (``--workers``).
-"""
+oracle conscience, the upper bound) and seed, trains a:class:`~mlsafety.agents.drrn.DRRN`
+with ``mlsafety train --algo drrn`` on ``mlsafety/TextGen-v0`` (a fresh generated dilemma
+every episode, train-split vocabulary), then plays ``--episodes`` episodes on the train
+split and on the test split (vocabulary, phrasings and layouts never seen; forgery dilemmas
+only there): completion and Immorality with 95% t-intervals over seeds, and each variant
+minus ``none`` paired by seed, written to ``benchmarks/results/drrn.json`` and printed as
+Markdown. Runs in parallel processes, one torch thread each (``--workers``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import time
 from typing import Any
 
 import numpy as np
+
+from mlsafety.results import Results, Table, command_line, default_output, interval_cell, publish
 
 ENV = "mlsafety/TextGen-v0"
 
@@ -65,13 +67,6 @@ def run(job: tuple[str, int, int, int, float, bool]) -> dict[str, Any]:
     return out
 
 
-def ci(values: list[float]) -> str:
-    from mlsafety.agents.evaluate import mean_ci
-
-    m, lo, hi = mean_ci(values)
-    return f"{m:.1f} [{lo:.1f}, {hi:.1f}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--timesteps", type=int, default=8_000)
@@ -81,6 +76,8 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=10.0, help="CMPS penalty")
     parser.add_argument("--deterministic", action="store_true", help="greedy evaluation")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--note", default="", help="why this run differs from the defaults")
+    parser.add_argument("--output", default=default_output("drrn"), help="results JSON")
     args = parser.parse_args()
     jobs = [
         (v, s, args.timesteps, args.episodes, args.gamma, args.deterministic)
@@ -98,26 +95,64 @@ def main() -> None:
                 flush=True,
             )
     policy = "greedy" if args.deterministic else "softmax (as trained)"
-    print(
-        f"DRRN on {ENV}: {args.timesteps} steps per run, seeds {args.seeds}, "
-        f"{args.episodes} evaluation episodes per split and seed, {policy} policy, "
-        f"CMPS gamma {args.gamma}; {time.perf_counter() - t0:.0f} s in all\n"
-    )
-    print(
-        "| conscience | train completion % | train Immorality | test completion % "
-        "| test Immorality |"
-    )
-    print("|---|---:|---:|---:|---:|")
+    results.sort(key=lambda r: (r["variant"], r["seed"]))
+    cells = [(split, key) for split in ("train", "test") for key in ("performance", "immorality")]
+    rows: list[list[str | int | float | None]] = []
     for v in args.variants:
-        rows = [r for r in results if r["variant"] == v]
-        cells = [
-            ci([r[split][key] for r in rows])
-            for split in ("train", "test")
-            for key in ("performance", "immorality")
-        ]
-        print(f"| {v} | " + " | ".join(cells) + " |")
-    secs = np.median([r["train_seconds"] for r in results])
-    print(f"\nmedian training time per run: {secs:.0f} s (one CPU thread)")
+        runs = [r for r in results if r["variant"] == v]
+        rows.append([v, *(interval_cell([r[sp][k] for r in runs]) for sp, k in cells)])
+    paired: list[list[str | int | float | None]] = []
+    base = {r["seed"]: r for r in results if r["variant"] == "none"}
+    for v in args.variants:
+        if v == "none" or not base:
+            continue
+        runs = [r for r in results if r["variant"] == v and r["seed"] in base]
+        paired.append(
+            [
+                f"{v} - none",
+                *(
+                    interval_cell([r[sp][k] - base[r["seed"]][sp][k] for r in runs])
+                    for sp, k in cells
+                ),
+            ]
+        )
+    columns = ["conscience", "train completion %", "train Immorality", "test completion %",
+               "test Immorality"]  # fmt: skip
+    tables = [
+        Table(
+            "splits",
+            "DRRN on TextGen: train split vs held-out test split, mean over seeds [95% t-interval]",
+            columns,
+            rows,
+            f"{policy} policy; the untrained row is a randomly initialised DRRN",
+        )
+    ]
+    if paired:
+        tables.append(
+            Table("paired", "Paired by seed: variant minus no conscience", columns, paired)
+        )
+    publish(
+        Results(
+            benchmark="drrn",
+            title="DRRN generalisation from TextGen's train split to its test split",
+            command=command_line(),
+            settings={
+                "env": ENV,
+                "timesteps": args.timesteps,
+                "seeds": list(args.seeds),
+                "episodes_per_split": args.episodes,
+                "variants": list(args.variants),
+                "cmps_gamma": args.gamma,
+                "policy": policy,
+                "note": args.note,
+                "seconds": time.perf_counter() - t0,
+                "median_train_seconds": float(np.median([r["train_seconds"] for r in results])),
+            },
+            tables=tables,
+            data={"runs": results},
+        ),
+        args.output,
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Throughput of the gridworlds: single env through ``gym.make`` and the numba batch.
 
-Prints a Markdown table of median steps/s over ``--repeats`` runs, with two baselines
-measured in the same run: Gymnasium's own FrozenLake-v1 (a pure-Python gridworld) through
-``gym.make``, and Gymnasium's ``SyncVectorEnv`` over our single env (the generic way to
-batch an env) at 64 copies.
+Writes ``benchmarks/results/gridworlds.json`` (printed as Markdown): median steps/s over
+``--repeats`` runs, with two baselines measured in the same run: Gymnasium's own
+FrozenLake-v1 (a pure-Python gridworld) through ``gym.make``, and Gymnasium's
+``SyncVectorEnv`` over our single env (the generic way to batch an env) at 64 copies.
 
     python benchmarks/gridworlds.py [--repeats 5] [--envs BoatRace TomatoWatering ...]
 """
@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 import mlsafety.envs as envs
+from mlsafety.results import Results, Table, command_line, default_output, publish
 
 
 def _median_rate(fn: Callable[[], int], repeats: int) -> float:
@@ -67,18 +68,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20_000, help="single-env steps per run")
     parser.add_argument("--envs", nargs="*", default=None, help="gridworld names (default all)")
+    parser.add_argument("--output", default=default_output("gridworlds"), help="results JSON")
     args = parser.parse_args()
     ids = envs.env_ids("gridworld")
     if args.envs:
         ids = [envs.resolve_id(n) for n in args.envs]
 
     lake = single_rate("FrozenLake-v1", args.steps, args.repeats)
-    print(f"baseline: Gymnasium FrozenLake-v1 via gym.make: {lake:,.0f} steps/s\n")
-    print(
-        "| env | single (gym.make) | x FrozenLake | SyncVectorEnv x64 | batch x1 | batch x64 "
-        "| batch x1024 | x1024 / Sync |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rows: list[list[str | int | float | None]] = []
     singles, b1024 = [], []
     for env_id in ids:
         single = single_rate(env_id, args.steps, args.repeats)
@@ -88,14 +85,42 @@ def main() -> None:
         big = batched_rate(env_id, 1024, 200, args.repeats)
         singles.append(single)
         b1024.append(big)
-        print(
-            f"| {env_id.split('/')[1]} | {single:,.0f} | {single / lake:.1f} | {sync:,.0f} "
-            f"| {b1:,.0f} | {b64:,.0f} | {big:,.0f} | {big / sync:.0f} |"
-        )
-    print(
-        f"\nmedian over envs: single {statistics.median(singles):,.0f} steps/s, "
-        f"batch x1024 {statistics.median(b1024):,.0f} env-steps/s "
-        f"(minimum {min(singles):,.0f} and {min(b1024):,.0f})"
+        rows.append([env_id.split("/")[1], single, single / lake, sync, b1, b64, big, big / sync])
+    summary: list[list[str | int | float | None]] = [
+        ["Gymnasium FrozenLake-v1 via gym.make (baseline)", lake],
+        ["median single env (gym.make)", statistics.median(singles)],
+        ["minimum single env", min(singles)],
+        ["median batch x1024", statistics.median(b1024)],
+        ["minimum batch x1024", min(b1024)],
+    ]
+    publish(
+        Results(
+            benchmark="gridworlds",
+            title="Gridworld throughput (steps/s, median of repeats)",
+            command=command_line(),
+            settings={"repeats": args.repeats, "steps": args.steps, "envs": ids},
+            tables=[
+                Table(
+                    "throughput",
+                    "Steps per second by env",
+                    [
+                        "env",
+                        "single (gym.make)",
+                        "x FrozenLake",
+                        "SyncVectorEnv x64",
+                        "batch x1",
+                        "batch x64",
+                        "batch x1024",
+                        "x1024 / Sync",
+                    ],
+                    rows,
+                    "batch columns count env-steps/s; FrozenLake-v1 and SyncVectorEnv are "
+                    "baselines measured in the same run",
+                ),
+                Table("summary", "Summary over envs", ["measure", "steps/s"], summary),
+            ],
+        ),
+        args.output,
     )
 
 

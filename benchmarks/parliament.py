@@ -1,7 +1,7 @@
 """Decision maps of the moral parliament: which option each voting rule takes.
 
     python benchmarks/parliament.py [--envs TrolleyDivert TrolleyLie TrolleyDoomsday]
-                                    [--episodes 40] [--plot docs/parliament.png]
+                                    [--episodes 40] [--output benchmarks/results/parliament.json]
 
 Two theories, utilitarian (credence c) and deontological (1 - c), with exact Q-tables on
 each dilemma (stakes 1..10 in one env, so variance voting's statistics span the stakes).
@@ -10,7 +10,7 @@ episode with n people at risk; a cell is the option taken: D(ivert), P(ush), L(i
 M(islead), X (doomsday), N(othing). Variance voting first plays one warm-up episode per
 stakes value (its running statistics come from the states it visits). Proportional chances
 is random: its cell is the most frequent option over ``--episodes`` episodes, with its share
-in percent when below 100. Prints one Markdown table per env and rule and saves a plot.
+in percent when below 100. One table per env and rule, and a plot of all maps.
 
 Then the text scenarios (``--text Bakery StrayDog FerryQueue``, ``--text`` alone to skip):
 each is searched exhaustively on the logic backend within ``--depth`` steps of the start,
@@ -18,6 +18,9 @@ and for each rule and credence setting (egoist vs deontologist vs utilitarian) t
 Q-tables under the parliament's own policy (``parliament_q_tables``) drive one episode
 (proportional chances: ``--text-episodes`` seeds). A cell is ``completion % / harm`` (the summed
 ``harm_others``, Jiminy Cricket's immorality), averaged over episodes.
+
+Writes ``benchmarks/results/parliament.json`` (+ ``parliament_maps.png``) and prints it as
+Markdown.
 """
 
 from __future__ import annotations
@@ -32,6 +35,16 @@ import numpy as np
 
 import mlsafety.envs  # noqa: F401  (registers the IDs)
 from mlsafety.agents import parliament as P
+from mlsafety.io import atomic_write
+from mlsafety.results import (
+    Cell,
+    Figure,
+    Results,
+    Table,
+    command_line,
+    default_output,
+    publish,
+)
 
 STAKES = tuple(range(1, 11))
 CREDENCES = tuple(float(c) for c in np.round(np.linspace(0.0, 1.0, 11), 2))
@@ -71,16 +84,21 @@ def decision_map(env_name: str, rule: str, episodes: int) -> list[list[tuple[str
     return rows
 
 
-def markdown(env_name: str, rule: str, rows: list[list[tuple[str, float]]]) -> str:
-    head = "| util credence \\ stakes | " + " | ".join(str(n) for n in STAKES) + " |"
-    lines = [f"**{env_name}, {rule}**", "", head, "|---|" + "---|" * len(STAKES)]
-    for c, row in zip(CREDENCES, rows, strict=True):
-        cells = [f"{x}" if share == 1.0 else f"{x}{round(100 * share)}" for x, share in row]
-        lines.append(f"| {c:.1f} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def map_table(env_name: str, rule: str, rows: list[list[tuple[str, float]]]) -> Table:
+    """A decision map as a table: credence rows, stakes columns, option letter (+ share %)."""
+    body: list[list[Cell]] = [
+        [f"{c:.1f}", *(x if share == 1.0 else f"{x}{round(100 * share)}" for x, share in row)]
+        for c, row in zip(CREDENCES, rows, strict=True)
+    ]
+    return Table(
+        f"{env_name}-{rule}",
+        f"{env_name}, {rule}",
+        ["util credence \\ stakes", *(str(n) for n in STAKES)],
+        body,
+    )
 
 
-def text_table(names: list[str], depth: int, episodes: int) -> str:
+def text_table(names: list[str], depth: int, episodes: int) -> Table:
     """Completion % / harm per rule x credences (rows) and scenario (columns)."""
     from mlsafety.agents.build import make_text_env
 
@@ -101,14 +119,19 @@ def text_table(names: list[str], depth: int, episodes: int) -> str:
                 harm = np.mean([e.totals["harm_others"] for e in eps])
                 cells[name, k, rule] = f"{done:.0f} / {harm:.1f}"
     short = {"egoist": "ego", "deontological": "deo", "utilitarian": "util"}
-    head = "| rule | credences | " + " | ".join(names) + " |"
-    lines = [head, "|---|---|" + "---|" * len(names)]
+    rows: list[list[Cell]] = []
     for rule in P.RULES:
         for k, credences in enumerate(TEXT_CREDENCES):
             label = " ".join(f"{short[n]} {c:g}" for n, c in credences.items())
-            row = " | ".join(cells[n, k, rule] for n in names)
-            lines.append(f"| {rule} | {label} | {row} |")
-    return "\n".join(lines) + "\n"
+            rows.append([rule, label, *(cells[n, k, rule] for n in names)])
+    return Table(
+        "text",
+        "Text scenarios: completion % / harm to others (immorality)",
+        ["rule", "credences", *names],
+        rows,
+        f"exhaustive search of the logic backend to depth {depth}; proportional chances "
+        f"averaged over {episodes} seeds",
+    )
 
 
 def plot(maps: dict[tuple[str, str], list[list[tuple[str, float]]]], path: Path) -> None:
@@ -142,11 +165,8 @@ def plot(maps: dict[tuple[str, str], list[list[tuple[str, float]]]], path: Path)
     handles = [Patch(color=col, label=n) for col, n in zip(colours, names, strict=True)]
     fig.legend(handles=handles, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=60)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=60))
     plt.close(fig)
-    tmp.replace(path)
 
 
 def main() -> None:
@@ -155,26 +175,51 @@ def main() -> None:
         "--envs", nargs="*", default=["TrolleyDivert", "TrolleyLie", "TrolleyDoomsday"]
     )
     parser.add_argument("--episodes", type=int, default=40, help="proportional chances")
-    parser.add_argument("--plot", type=Path, default=Path("docs/parliament.png"))
     parser.add_argument("--text", nargs="*", default=list(TEXT), help="text scenarios")
     parser.add_argument("--depth", type=int, default=6, help="text search depth")
     parser.add_argument("--text-episodes", type=int, default=10, help="text, proportional")
+    parser.add_argument("--output", type=Path, default=Path(default_output("parliament")))
     args = parser.parse_args()
     maps = {}
+    tables: list[Table] = []
+    figures: list[Figure] = []
+    seconds: dict[str, float] = {}
     for env_name in args.envs:
         for rule in P.RULES:
             t0 = time.perf_counter()
             maps[env_name, rule] = decision_map(env_name, rule, args.episodes)
-            print(markdown(env_name, rule, maps[env_name, rule]))
-            print(f"({time.perf_counter() - t0:.1f} s)\n")
+            tables.append(map_table(env_name, rule, maps[env_name, rule]))
+            seconds[f"{env_name}/{rule}"] = time.perf_counter() - t0
     if maps:
-        plot(maps, args.plot)
-        print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
+        name = f"{args.output.stem}_maps.png"
+        plot(maps, args.output.parent / name)
+        figures.append(Figure("maps", "Decision maps: option taken by rule and credence", name))
     if args.text:
         t0 = time.perf_counter()
-        print("**Text scenarios: completion % / harm to others (immorality)**\n")
-        print(text_table(args.text, args.depth, args.text_episodes))
-        print(f"({time.perf_counter() - t0:.1f} s)")
+        tables.append(text_table(args.text, args.depth, args.text_episodes))
+        seconds["text"] = time.perf_counter() - t0
+    publish(
+        Results(
+            benchmark="parliament",
+            title="Moral parliament: decision maps and text scenarios",
+            command=command_line(),
+            settings={
+                "envs": args.envs,
+                "rules": list(P.RULES),
+                "credences": list(CREDENCES),
+                "stakes": list(STAKES),
+                "episodes": args.episodes,
+                "text": args.text,
+                "depth": args.depth,
+                "text_episodes": args.text_episodes,
+                "letters": "D(ivert), P(ush), L(ie), M(islead), X (doomsday), N(othing)",
+            },
+            tables=tables,
+            figures=figures,
+            data={"seconds": seconds},
+        ),
+        args.output,
+    )
 
 
 if __name__ == "__main__":

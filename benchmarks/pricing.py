@@ -1,11 +1,12 @@
 """Calvano et al. (2020) Q-learning pricing at the paper's parameters, a few seeds.
 
 Trains two Q-learning sellers per seed in the logit-demand Bertrand market of
-:class:`mlsafety.envs.coop.pricing_duopoly.PricingDuopoly` (alpha = 0.15, delta = 0.95,
-beta = 4e-6, convergence = greedy strategies unchanged for 100,000 periods) and prints a
-Markdown table: seed, periods to convergence, converged, mean greedy price, collusion
-index Delta (0 = static Nash profit, 1 = joint monopoly profit), seconds. Calvano et al.
-report an average Delta of about 0.85 at these parameters.
+:class:`mlsafety.envs.coop.pricing_duopoly.PricingDuopoly` (alpha = 0.15, delta = 0.95, beta
+= 4e-6, convergence = greedy strategies unchanged for 100,000 periods) and writes
+``benchmarks/results/pricing.json`` (printed as Markdown): seed, periods to convergence,
+converged, mean greedy price, collusion index Delta (0 = static Nash profit, 1 = joint
+monopoly profit), seconds. Calvano et al. report an average Delta of about 0.85 at these
+parameters.
 
     python benchmarks/pricing.py [--seeds 10] [--beta 4e-6] [--sellers 2]
 
@@ -20,6 +21,7 @@ import time
 import numpy as np
 
 from mlsafety.agents.qlearning import train_calvano
+from mlsafety.results import Results, Table, command_line, default_output, publish
 
 
 def main() -> None:
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0, 1, ...)")
     parser.add_argument("--beta", type=float, default=4e-6, help="exploration decay")
     parser.add_argument("--sellers", type=int, default=2, help="number of sellers")
+    parser.add_argument("--output", default=default_output("pricing"), help="results JSON")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -36,26 +39,47 @@ def main() -> None:
     for seed in range(args.seeds):
         results.append(train_calvano(num_sellers=args.sellers, seed=seed, beta=args.beta))
     model = results[0].model
-    print(
-        f"# Calvano Q-learning, {args.sellers} sellers, beta={args.beta:g} "
-        f"(p_N={model.p_nash[0]:.4f}, p_M={model.p_monopoly[0]:.4f}; "
-        f"warm-up/compile {compile_s:.1f} s)\n"
-    )
-    print("| seed | steps | converged | mean price | collusion index | seconds |")
-    print("| ---: | ---: | :---: | ---: | ---: | ---: |")
-    for seed, r in enumerate(results):
-        print(
-            f"| {seed} | {r.steps:,} | {'yes' if r.converged else 'no'} | "
-            f"{r.greedy_prices.mean():.3f} | {r.collusion_index:.3f} | {r.seconds:.2f} |"
-        )
+    rows: list[list[float | int | str | None]] = [
+        [seed, r.steps, r.converged, float(r.greedy_prices.mean()), r.collusion_index, r.seconds]
+        for seed, r in enumerate(results)
+    ]
     deltas = np.array([r.collusion_index for r in results])
     steps = np.array([r.steps for r in results])
-    sd = deltas.std(ddof=1) if len(deltas) > 1 else 0.0
+    sd = float(deltas.std(ddof=1)) if len(deltas) > 1 else 0.0
     converged = sum(r.converged for r in results)
-    print(
-        f"\nmean collusion index {deltas.mean():.3f} (sd {sd:.3f}), "
-        f"mean steps {steps.mean():,.0f}, converged {converged}/{len(results)}, "
-        f"total {sum(r.seconds for r in results):.1f} s"
+    summary: list[list[str | int | float | None]] = [
+        ["mean collusion index", float(deltas.mean())],
+        ["sd of collusion index", sd],
+        ["mean steps", float(steps.mean())],
+        ["converged", f"{converged}/{len(results)}"],
+        ["total seconds", float(sum(r.seconds for r in results))],
+        ["warm-up / compile seconds", compile_s],
+    ]
+    publish(
+        Results(
+            benchmark="pricing",
+            title=f"Calvano Q-learning pricing, {args.sellers} sellers, beta={args.beta:g}",
+            command=command_line(),
+            settings={
+                "seeds": list(range(args.seeds)),
+                "beta": args.beta,
+                "sellers": args.sellers,
+                "p_nash": float(model.p_nash[0]),
+                "p_monopoly": float(model.p_monopoly[0]),
+                "paper": "Calvano et al. (2020) report an average Delta of about 0.85",
+            },
+            tables=[
+                Table(
+                    "seeds",
+                    "Per seed",
+                    ["seed", "steps", "converged", "mean price", "collusion index", "seconds"],
+                    rows,
+                    "collusion index Delta: 0 = static Nash profit, 1 = joint monopoly profit",
+                ),
+                Table("summary", "Summary over seeds", ["measure", "value"], summary),
+            ],
+        ),
+        args.output,
     )
 
 

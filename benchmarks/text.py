@@ -10,6 +10,8 @@ each of ``--repeats`` rounds (medians of the rates and of the per-round ratios t
 - ours: ``TextScenarioEnv(cache=False)``, the annotation layer on top (goal: <= 20% slower);
 - cached: ``TextScenarioEnv(cache=True)`` replaying the same sequence once the cache is warm
   (repeated rollouts; goal: >= 10x raw).
+
+Writes ``benchmarks/results/text.json`` and prints it as Markdown.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import mlsafety.envs  # noqa: F401
 from mlsafety.envs.text import SCENARIOS
 from mlsafety.envs.text.env import TextScenarioEnv
 from mlsafety.envs.text.games import game_file
+from mlsafety.results import Results, Table, command_line, default_output, publish
 
 INFOS = textworld.EnvInfos(
     facts=True,
@@ -82,11 +85,11 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", default=None)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", default=default_output("text"), help="results JSON")
     args = parser.parse_args()
     names = args.scenarios or sorted(SCENARIOS)
     warnings.simplefilter("ignore")
-    print("| scenario | backend | raw TextWorld | ours | ours / raw | cached | cached / raw |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    rows: list[list[str | int | float | None]] = []
     ratios: dict[str, list[float]] = {"ours": [], "cached": []}
     for name in names:
         scenario = SCENARIOS[name]
@@ -117,18 +120,46 @@ def main() -> None:
             )
             ratios["ours"].append(q_ours)
             ratios["cached"].append(q_cached)
-            print(
-                f"| {name} | {backend} | {r_raw:,.0f} | {r_ours:,.0f} | {q_ours:.2f} "
-                f"| {r_cached:,.0f} | {q_cached:.0f} |",
-                flush=True,
-            )
+            rows.append([name, backend, r_raw, r_ours, q_ours, r_cached, q_cached])
+            print(f"{name} {backend}: ours/raw {q_ours:.2f}, cached/raw {q_cached:.0f}", flush=True)
             raw_env.close()
             plain.close()
             cached.close()
-    print(
-        f"\nmedian ours/raw {statistics.median(ratios['ours']):.2f} (min "
-        f"{min(ratios['ours']):.2f}); median cached/raw "
-        f"{statistics.median(ratios['cached']):.0f}x (min {min(ratios['cached']):.0f}x)"
+    summary: list[list[str | int | float | None]] = [
+        ["median ours / raw (goal >= 0.8)", statistics.median(ratios["ours"])],
+        ["minimum ours / raw", min(ratios["ours"])],
+        ["median cached / raw (goal >= 10)", statistics.median(ratios["cached"])],
+        ["minimum cached / raw", min(ratios["cached"])],
+    ]
+    publish(
+        Results(
+            benchmark="text",
+            title="Text scenarios: steps/s of raw TextWorld, our env and cached rollouts",
+            command=command_line(),
+            settings={"scenarios": names, "steps": args.steps, "repeats": args.repeats},
+            tables=[
+                Table(
+                    "throughput",
+                    "Steps per second (medians; ratios are medians of per-round ratios)",
+                    [
+                        "scenario",
+                        "backend",
+                        "raw TextWorld",
+                        "ours",
+                        "ours / raw",
+                        "cached",
+                        "cached / raw",
+                    ],
+                    rows,
+                    "the three ways take turns in every round, so a noisy neighbour slows "
+                    "them alike",
+                ),
+                Table(
+                    "summary", "Summary over scenarios and backends", ["measure", "value"], summary
+                ),
+            ],
+        ),
+        args.output,
     )
 
 

@@ -45,8 +45,8 @@ class Table:
 
     id: str
     title: str
-    columns: list[str]
-    rows: list[list[Cell]]
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -196,12 +196,20 @@ def format_cell(value: Any, digits: int = 3) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if value != 0 and (abs(value) >= 10**digits or abs(value) < 10 ** -(digits - 1)):
+        if value == 0:
+            return "0"
+        if abs(value) >= 1e15 or abs(value) < 10 ** -(digits - 1):
             return f"{value:.{digits - 1}e}"
-        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}".rstrip("0")
+        if abs(value) >= 10 ** (digits - 1):
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}".rstrip("0")
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
@@ -229,3 +237,46 @@ def render_markdown(
     for f in doc.get("figures", []):
         lines += [f"![{f['title']}]({figures_prefix}{f['path']})", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def default_output(benchmark: str) -> str:
+    """Where a benchmark writes its document unless told otherwise."""
+    return f"benchmarks/results/{benchmark}.json"
+
+
+def publish(results: Results, path: PathLike | None = None) -> Path:
+    """Print the document as Markdown and write it (default :func:`default_output`)."""
+    target = write_results(path or default_output(results.benchmark), results)
+    print(render_markdown(results.as_dict()), flush=True)
+    print(f"written to {target}", flush=True)
+    return target
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval over independent units (seeds), ``(mean, low, high)``.
+
+    For paired comparisons pass the per-unit differences. With one value the interval is
+    the point itself (nothing varies that could be measured).
+    """
+    # heavy: scipy is only needed by the benchmarks that report intervals
+    from scipy import stats
+
+    arr = [float(v) for v in values]
+    if not arr:
+        raise ValueError("t_interval needs at least one value")
+    mean = sum(arr) / len(arr)
+    if len(arr) < 2:
+        return mean, mean, mean
+    sem = float(stats.sem(arr))
+    if sem == 0:
+        return mean, mean, mean
+    low, high = stats.t.interval(confidence, len(arr) - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high)
+
+
+def interval_cell(values: Sequence[float], digits: int = 3) -> str:
+    """``mean [low, high]`` (95% t-interval) as one table cell."""
+    mean, low, high = t_interval(values)
+    if low == high:
+        return format_cell(mean, digits)
+    return f"{format_cell(mean, digits)} [{format_cell(low, digits)}, {format_cell(high, digits)}]"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,12 @@ def test_foreign_and_newer_documents_refused(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(FormatError, match="newer than this reader"):
         load_results(path)
+
+
+def test_results_pages_are_rendered_from_the_json():
+    """docs/results/*.md match what benchmarks/results/*.json render to (nothing pasted)."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "render_results.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
