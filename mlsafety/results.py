@@ -131,6 +131,8 @@ def machine_info() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
+    if hasattr(os, "getloadavg"):  # other work sharing the machine makes timings noisy
+        info["load_average_15min"] = round(os.getloadavg()[2], 2)
     torch = sys.modules.get("torch")  # only when the benchmark already imported it
     if torch is not None:
         info["torch"] = str(torch.__version__)
