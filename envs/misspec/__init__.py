@@ -5,11 +5,11 @@ Three sims whose reward is a misspecified proxy of a true objective reported in
 :class:`GlucoseMonitoring` (the UVa/Padova type-1 diabetes patient model) and
 :class:`PandemicPolicy` (a regulation-stage policy over a stochastic SEIR town).
 
-Scheme: the misspecification kind is a constructor option, ``misspecification=`` one of
-:data:`KINDS` that the env supports, and each supported kind is also a registered ID:
-``mlsafety/<Name>-v0`` is the env's default kind, ``mlsafety/<Name><Kind>-v0`` the others
-(e.g. ``mlsafety/TrafficMergeOntological-v0``). Capability knobs (observation noise and
-fidelity, action resolution) are constructor options of every env.
+Scheme: one registered ID per sim, ``mlsafety/<Name>-v0``, built with the sim's default
+misspecification kind; the kind is the constructor option ``misspecification=`` (one of
+:data:`KINDS` that the sim supports, listed in :data:`MISSPEC_ENVS`), e.g.
+``gym.make("mlsafety/TrafficMerge-v0", misspecification="ontological")``. Capability knobs
+(observation noise and fidelity, action resolution) are constructor options of every env.
 
 The env classes load on first use, so importing :mod:`mlsafety.envs` does not import
 highway-env or compile the numba kernels.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 FAMILY = "misspec"
 _PKG = "mlsafety.envs.misspec"
 
-# (name, module, class, default kind, other kinds, one line)
+# (name, module, class, default kind, other kinds, one line); the kinds are options, not IDs
 MISSPEC_ENVS: tuple[tuple[str, str, str, str, tuple[str, ...], str], ...] = (
     ("TrafficMerge", "traffic_merge", "TrafficMerge", "scope", ("ontological", "misweighting"),
      "highway merge: mean-velocity proxy vs commute time of every car (highway-env)"),
@@ -42,17 +42,14 @@ MISSPEC_ENVS: tuple[tuple[str, str, str, str, tuple[str, ...], str], ...] = (
 )  # fmt: skip
 
 for _name, _module, _cls, _default, _others, _summary in MISSPEC_ENVS:
-    for _kind in (_default, *_others):
-        _suffix = "" if _kind == _default else _kind.capitalize()
-        register_env(
-            EnvEntry(
-                env_id=f"mlsafety/{_name}{_suffix}-v0",
-                family=FAMILY,
-                summary=f"{_summary} [{_kind}]",
-                entry_point=f"{_PKG}.{_module}:{_cls}",
-                kwargs={"misspecification": _kind},
-            )
+    register_env(
+        EnvEntry(
+            env_id=f"mlsafety/{_name}-v0",
+            family=FAMILY,
+            summary=f"{_summary} (misspecification={'|'.join((_default, *_others))})",
+            entry_point=f"{_PKG}.{_module}:{_cls}",
         )
+    )
 
 _LAZY: dict[str, str] = {
     "TrafficMerge": "traffic_merge",
