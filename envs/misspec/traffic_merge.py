@@ -149,7 +149,8 @@ class TrafficMerge(gym.Env[F32, np.int64]):
                 "type": "DiscreteMetaAction",
                 "target_speeds": np.linspace(0.0, 30.0, self.speed_levels).tolist(),
             },
-            "observation": {"type": "Kinematics", "vehicles_count": 1},  # unused: see _observe
+            # the env observes for itself (_observe); an empty one keeps highway-env cheap
+            "observation": {"type": "AttributesObservation", "attributes": []},
         }
 
     def reset(
