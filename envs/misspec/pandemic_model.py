@@ -41,7 +41,7 @@ CONTACTS = np.array(
     ]
 )
 # the share of each kind of place's contacts left open at each stage (rows: stages 0-4),
-# after PandemicSimulator's five regulation stages (Kompella et al. 2020, Table 1)
+# in the spirit of PandemicSimulator's five regulation stages (Kompella et al. 2020)
 STAGE_OPEN = np.array(
     [
         [1.0, 1.0, 1.0, 1.0],  # 0: no restrictions
