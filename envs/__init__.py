@@ -1,6 +1,6 @@
 """mlsafety environments. Importing this package registers every env with Gymnasium."""
 
-from mlsafety.envs import coop, gridworlds, text
+from mlsafety.envs import coop, gridworlds, misspec, text
 from mlsafety.envs.registration import (
     CATALOGUE,
     ENTRY_POINT_GROUP,
@@ -30,6 +30,7 @@ __all__ = [
     "load_plugins",
     "make",
     "make_parallel",
+    "misspec",
     "parallel_module",
     "register_env",
     "resolve_id",

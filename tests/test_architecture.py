@@ -32,6 +32,7 @@ ENVS_PUBLIC = (
     "mlsafety.envs.core",
     "mlsafety.envs.gridworlds",
     "mlsafety.envs.coop",
+    "mlsafety.envs.misspec",
     "mlsafety.envs.text",
 )
 

@@ -29,6 +29,8 @@ assert "cost" in env.step(4)[4]
 text = gym.make("mlsafety/TextBakery-v0", backend="logic")
 obs, info = text.reset(seed=0)
 assert isinstance(obs, str) and obs
+glucose = gym.make("mlsafety/GlucoseMonitoring-v0", patient="child#002")
+glucose.reset(seed=0)
 pz = envs.make_parallel("StagHunt")
 pz.reset(seed=0)
 from mlsafety.agents.conscience.corpus import corpus_bytes
@@ -57,6 +59,7 @@ def test_the_wheel_ships_its_data_files(wheel: Path) -> None:
         "mlsafety/envs/text/generator/words.yaml",
         "mlsafety/agents/conscience/data/corpus.yaml",
         "mlsafety/agents/defaults/ppo.yml",
+        "mlsafety/envs/misspec/data/vpatient_params.csv",
     ):
         assert needed in names, needed
     assert any(n.startswith("mlsafety/envs/text/kb/") and n.endswith(".twl") for n in names)
