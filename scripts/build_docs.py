@@ -338,6 +338,21 @@ def index(thumbs: dict[str, str | None]) -> str:
     return "\n".join(out)
 
 
+def api_tree(root: Path = ROOT) -> Path:
+    """``build/api-src/mlsafety``: the installed package layout (``mlsafety.envs`` is
+    ``envs/``, ...) as symlinks, where mkdocstrings reads the sources."""
+    pkg = root / "build" / "api-src" / "mlsafety"
+    pkg.mkdir(parents=True, exist_ok=True)
+    links = {p.name: p for p in (root / "mlsafety").iterdir() if p.name != "__pycache__"}
+    links |= {name: root / name for name in ("envs", "agents", "monitors")}
+    for name, target in links.items():
+        link = pkg / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target.resolve())
+    return pkg
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "envs")
@@ -345,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="these IDs only (and the index)")
     args = parser.parse_args(argv)
     load_plugins()
+    api_tree()
     start = time.perf_counter()
     (args.out / "img").mkdir(parents=True, exist_ok=True)
     ids = sorted(CATALOGUE) if not args.only else [mlsafety.envs.resolve_id(i) for i in args.only]
