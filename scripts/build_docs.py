@@ -144,7 +144,9 @@ def env_class(entry: EnvEntry) -> type:
 
 def rst_to_md(text: str) -> str:
     """The reST of our docstrings as Markdown: literals, roles, ``::`` literal blocks."""
-    text = re.sub(r":(?:class|func|meth|mod|attr|data|exc):`~?([^`]+)`", r"`\1`", text)
+    roles = r":(?:class|func|meth|mod|attr|data|exc):`"
+    text = re.sub(roles + r"~[^`]*?\.?([^.`]+)`", r"`\1`", text)  # ~a.b.C -> C
+    text = re.sub(roles + r"([^`]+)`", r"`\1`", text)
     text = re.sub(r"``([^`]+)``", r"`\1`", text)
     out: list[str] = []
     lines = text.split("\n")
