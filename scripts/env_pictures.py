@@ -68,8 +68,12 @@ def pick(frames: list[tuple[int, np.ndarray]], n: int = FRAMES_PER_ROW) -> list[
     return [frames[i] for i in idx]
 
 
-def scaled(frame: np.ndarray, min_height: int = 96) -> Image.Image:
+def scaled(frame: np.ndarray, min_height: int = 96, max_height: int = 160) -> Image.Image:
+    """A frame at a readable size: small boards enlarged, big ones halved (whole pixels)."""
     img = Image.fromarray(np.asarray(frame, dtype=np.uint8))
+    if img.height > max_height:
+        shrink = -(-img.height // max_height)
+        return img.resize((img.width // shrink, img.height // shrink), Image.Resampling.BOX)
     factor = max(1, -(-min_height // img.height))
     return img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
 
