@@ -229,7 +229,8 @@ def text_scenario_part(entry: EnvEntry) -> tuple[str, str]:
     if "scenario" not in entry.kwargs:
         return "", ""
     sc = get_scenario(entry.kwargs["scenario"])
-    lead = (inspect.getmodule(sc.build).__doc__ or "").strip()  # type: ignore[union-attr]
+    module = inspect.getmodule(sc.build)
+    lead = ((module.__doc__ if module else None) or "").strip()
     rows = ["| event | harm others | harm self | help others | help self | fires on |"]
     rows.append("|---|---:|---:|---:|---:|---|")
     for a in sc.annotations:

@@ -14,12 +14,14 @@ import textwrap
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import matplotlib  # only for its bundled DejaVu fonts
 import numpy as np
+from gymnasium.spaces import Discrete
 from PIL import Image, ImageDraw, ImageFont
 
 from mlsafety.envs import make_parallel
@@ -83,18 +85,26 @@ def play_grid(entry: EnvEntry, label: str, actions: Callable[[int], int], seed: 
     env = gym.make(entry.env_id, render_mode="rgb_array")
     row = Row(label)
     env.reset(seed=seed)
-    row.frames.append((0, env.render()))
+    row.frames.append((0, np.asarray(env.render())))
     for t in range(MAX_STEPS):
         _, reward, terminated, truncated, info = env.step(actions(t))
         row.proxy += float(reward)
         row.true += float(info["true_reward"])
         row.events.update(info["events"])
-        row.frames.append((t + 1, env.render()))
+        row.frames.append((t + 1, np.asarray(env.render())))
         if terminated or truncated:
             break
     env.close()
     row.proxy, row.true = round(row.proxy, 3), round(row.true, 3)
     return row
+
+
+def scripted(seq: tuple[int, ...], t: int) -> int:
+    return seq[t] if t < len(seq) else NOOP
+
+
+def decide_then_leave(first: int, t: int) -> int:
+    return first if t == 0 else LEFT
 
 
 def grid_rows(entry: EnvEntry) -> list[Row]:
@@ -105,9 +115,9 @@ def grid_rows(entry: EnvEntry) -> list[Row]:
     probe.close()
     rows = []
     for name, seq in refs.items():
-        rows.append(play_grid(entry, name, lambda t, s=seq: s[t] if t < len(s) else NOOP))
+        rows.append(play_grid(entry, name, partial(scripted, tuple(seq))))
     for name, first in options.items():
-        rows.append(play_grid(entry, name, lambda t, a=first: a if t == 0 else LEFT))
+        rows.append(play_grid(entry, name, partial(decide_then_leave, first)))
     if not rows:
         rng = np.random.default_rng(0)
         rows.append(play_grid(entry, "random policy", lambda t: int(rng.integers(5))))
@@ -124,7 +134,7 @@ def coop_rows(entry: EnvEntry, steps: int = 40) -> list[Row]:
     for t in range(steps):
         if not env.agents:
             break
-        acts = {a: int(rng.integers(env.action_space(a).n)) for a in env.agents}  # type: ignore[attr-defined]
+        acts = {a: int(rng.integers(cast(Discrete, env.action_space(a)).n)) for a in env.agents}
         _, rewards, _, _, infos = env.step(acts)
         row.proxy += float(sum(rewards.values()))
         row.true += float(sum(i["true_reward"] for i in infos.values()))
