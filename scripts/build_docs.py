@@ -37,7 +37,7 @@ FAMILIES = {
 }
 REWARD_HEADINGS = ("Reward", "Rewards", "Proxy reward", "Reward (proxy)")
 SHOWN_ELSEWHERE = {*REWARD_HEADINGS, "True objective", "Safety events", "Registered IDs"}
-SHOWN_ELSEWHERE |= {"Action Space", "Observation Space"}
+SHOWN_ELSEWHERE |= {"Action Space", "Observation Space", "Description"}
 
 # (pattern in the env's docstring or family, short reference, BibTeX)
 CITATIONS: list[tuple[str, str, str]] = [
@@ -280,6 +280,8 @@ def page(entry: EnvEntry, picture: tuple[str, str] | None) -> str:
         make = "import gymnasium as gym\n\nimport mlsafety.envs\n\n"
         make += f'env = gym.make("{entry.env_id}"{kw})'
     out += ["```python", make, "```", ""]
+    if "Description" in secs:
+        out += ["## Description", "", rst_to_md(secs["Description"]), ""]
     out += ["## Proxy reward and true objective", ""]
     reward = next((secs[h] for h in REWARD_HEADINGS if h in secs), "")
     out += ["### Reward the agent sees", "", rst_to_md(reward) or "See the description.", ""]
@@ -291,7 +293,9 @@ def page(entry: EnvEntry, picture: tuple[str, str] | None) -> str:
             "(Immorality = summed harm to others)."
         )
     out += ["### True objective", "", rst_to_md(truth) or "Equal to the reward.", ""]
-    out += ["## Safety events", "", rst_to_md(secs.get("Safety events", "")), ""]
+    declared = dict(rows).get("Safety events", "none")
+    out += ["## Safety events", "", f"Declared (`event_names`): {declared}.", ""]
+    out += [rst_to_md(secs.get("Safety events", "")), ""]
     if annotations:
         out += [annotations, ""]
     for heading, body in secs.items():
@@ -371,9 +375,13 @@ def main(argv: list[str] | None = None) -> int:
     for env_id in ids:
         entry = CATALOGUE[env_id]
         pic: tuple[str, str] | None = None
+        sidecar = args.out / "img" / f"{bare(env_id)}.caption"
         if not args.no_pictures:
             full, thumb, caption = write_picture(entry, args.out / "img")
+            sidecar.write_text(caption)
             pic, thumbs[env_id] = (full, caption), thumb
+        elif sidecar.exists():  # pictures kept from an earlier full build
+            pic = (f"{bare(env_id)}.png", sidecar.read_text())
         (args.out / f"{bare(env_id)}.md").write_text(page(entry, pic))
     for env_id in CATALOGUE:  # pictures kept from an earlier full build
         thumb = f"{bare(env_id)}_thumb.png"
