@@ -15,5 +15,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip "setuptools>=77"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "$TORCH_SPEC"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,embeddings,ray]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,embeddings,ray,docs]"
 touch "$stamp"

@@ -54,3 +54,11 @@ def test_readme_shell_block_runs_or_says_why_not(index, tmp_path):
         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
     )
     assert proc.returncode == 0, f"README shell block {index}:\n{proc.stderr[-3000:]}"
+
+
+def test_readme_is_short_and_links_the_docs():
+    assert len(README.splitlines()) < 250
+    assert "bash scripts/docs.sh serve" in README
+    for link in re.findall(r"\]\((docs/[^)#]+)", README):
+        generated = link.startswith(("docs/envs/", "docs/results/"))
+        assert generated or (ROOT / link).exists(), link
