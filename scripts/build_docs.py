@@ -34,6 +34,7 @@ FAMILIES = {
     "dilemma": "Trolley dilemmas",
     "coop": "Cooperative multi-agent tasks (PettingZoo)",
     "text": "Morally salient text scenarios (TextWorld)",
+    "misspec": "Reward misspecification sims",
 }
 REWARD_HEADINGS = ("Reward", "Rewards", "Proxy reward", "Reward (proxy)")
 SHOWN_ELSEWHERE = {*REWARD_HEADINGS, "True objective", "Safety events", "Registered IDs"}
@@ -41,6 +42,14 @@ SHOWN_ELSEWHERE |= {"Action Space", "Observation Space", "Description"}
 
 # (pattern in the env's docstring or family, short reference, BibTeX)
 CITATIONS: list[tuple[str, str, str]] = [
+    (
+        r"Pan, Bhatia|misspec",
+        "Pan, Bhatia & Steinhardt (2022), *The effects of reward misspecification: mapping and "
+        "mitigating misaligned models*, ICLR.",
+        "@inproceedings{pan2022effects,\n  title={The Effects of Reward Misspecification: "
+        "Mapping and Mitigating Misaligned Models},\n  author={Pan, Alexander and Bhatia, Kush "
+        "and Steinhardt, Jacob},\n  booktitle={ICLR},\n  year={2022}\n}",
+    ),
     (
         r"Leike|gridworld",
         "Leike et al. (2017), *AI Safety Gridworlds*, arXiv:1711.09883.",
@@ -330,7 +339,10 @@ def index(thumbs: dict[str, str | None]) -> str:
         "[the families](../families.md) for what they share.",
         "",
     ]
-    for family in sorted({e.family for e in CATALOGUE.values()}, key=list(FAMILIES).index):
+    for family in sorted(
+        {e.family for e in CATALOGUE.values()},
+        key=lambda f: (list(FAMILIES).index(f) if f in FAMILIES else len(FAMILIES), f),
+    ):
         out += [
             f"## {FAMILIES.get(family, family)}",
             "",

@@ -4,7 +4,9 @@ Gridworlds and dilemmas: one row per scripted path (``reference_actions``: the e
 the safe path; a dilemma's ``option_actions``), frames rendered with
 ``render_mode="rgb_array"``. Cooperative envs: a seeded random episode. Text scenarios: a
 transcript of the moral and the immoral walkthroughs side by side (logic backend), with the
-safety events each command fired. Used by ``scripts/build_docs.py``.
+safety events each command fired. Envs without an ``rgb_array`` render (the
+misspecification sims, whose state is a set of numbers): the cumulative proxy and true
+return of each scripted path over the episode. Used by ``scripts/build_docs.py``.
 """
 
 from __future__ import annotations
@@ -224,8 +226,60 @@ def transcript(entry: EnvEntry) -> Image.Image:
     return canvas
 
 
+def reward_trace(entry: EnvEntry) -> Image.Image:
+    """Cumulative proxy (solid) and true (dashed) return of each scripted path, one plot."""
+    import io
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # heavy: pyplot only for the few envs drawn as plots
+
+    env = gym.make(entry.env_id)
+    refs: dict[str, Sequence[int]] = dict(getattr(env.unwrapped, "reference_actions", {}))
+    if not refs:
+        rng = np.random.default_rng(0)
+        n = int(cast(Discrete, env.action_space).n)
+        refs = {"random policy": [int(rng.integers(n)) for _ in range(MAX_STEPS)]}
+    fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=80)
+    for k, (name, seq) in enumerate(refs.items()):
+        env.reset(seed=0)
+        proxy, true, events = [0.0], [0.0], Counter[str]()
+        for a in seq:
+            _, r, term, trunc, info = env.step(int(a))
+            proxy.append(proxy[-1] + float(r))
+            true.append(true[-1] + float(info["true_reward"]))
+            events.update(info["events"])
+            if term or trunc:
+                break
+        colour = f"C{k}"
+        ax.plot(proxy, color=colour, label=f"{name}: proxy")
+        ax.plot(true, color=colour, linestyle="--", label=f"{name}: true")
+    env.close()
+    ax.set_xlabel("step")
+    ax.set_ylabel("cumulative return")
+    ax.set_title(entry.env_id, fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def renders_frames(entry: EnvEntry) -> bool:
+    """Whether the env can draw itself (``render_mode="rgb_array"``)."""
+    if entry.api == "pettingzoo":
+        return True
+    env = gym.make(entry.env_id)
+    ok = "rgb_array" in env.metadata.get("render_modes", [])
+    env.close()
+    return ok
+
+
 def picture(entry: EnvEntry) -> tuple[Image.Image, str]:
     """The env's picture and a one-line caption saying what it shows."""
+    if entry.family not in ("text",) and not renders_frames(entry):
+        return reward_trace(entry), "cumulative proxy and true return of the scripted paths"
     if entry.family == "text":
         return transcript(entry), "the first moves of the moral and the immoral walkthroughs"
     if entry.api == "pettingzoo":
