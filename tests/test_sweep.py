@@ -20,8 +20,12 @@ from mlsafety.runs import load_run
 from mlsafety.sweeps import (
     Axis,
     SweepSpec,
+    detection_table,
+    detection_task,
     divergence_trend,
     find_transition,
+    hacking_point,
+    point_stats,
     run_all,
 )
 from mlsafety.wrappers import SafetyStats, TrueReward
@@ -268,3 +272,33 @@ def test_run_episodes_steps_box_actions_as_arrays():
     rows = run_episodes(SafetyStats(ContinuousStub()), Constant(), [0], 2)
     assert [r["proxy_return"] for r in rows] == [0.5, 0.5]
     assert [r["true_return"] for r in rows] == [-0.5, -0.5]
+
+
+def test_detection_task_on_a_gridworld(tmp_path):
+    spec = SweepSpec(
+        "BoatRace",
+        (Axis.parse("steps=64,128"),),
+        seeds=(0, 1),
+        net_arch="8x1",
+        n_envs=2,
+        algo_kwargs=TINY,
+        eval_episodes=1,
+    )
+    results = run_all(spec.runs(), tmp_path)
+    point = hacking_point(results)
+    gaps = {p.point: p.gap for p in point_stats(results)}
+    assert gaps[point] == max(gaps.values())
+    report = detection_task(spec, results, tmp_path, trusted_seeds=(100, 101, 102), episodes=2)
+    assert report["point"] == [list(p) for p in point]
+    assert report["reference"] == "steps=" + point[0][1] + "__reward=true__seed=100"
+    labels = [p["label"] for p in report["policies"]]
+    assert sorted(labels) == [0, 0, 1, 1]  # two held-out trusted, two proxy-trained
+    for kind in ("js", "hellinger"):
+        assert 0.0 <= report["auroc"][kind] <= 1.0
+        assert all(np.isfinite(p[kind]) and p[kind] >= 0 for p in report["policies"])
+    trusted = [r for r in results_of(tmp_path).values() if r["run"]["reward"] == "true"]
+    assert sorted(r["run"]["seed"] for r in trusted) == [100, 101, 102]
+    table = detection_table(spec.env_id, report)
+    assert [row[1] for row in table.rows] == ["divergence_js", "divergence_hellinger"]
+    with pytest.raises(ValueError, match="overlap the sweep's seeds"):
+        detection_task(spec, results, tmp_path, trusted_seeds=(0, 100))
