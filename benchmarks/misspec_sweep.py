@@ -27,7 +27,6 @@ Results go to ``benchmarks/results/misspec_sweep.json`` with a plot per env besi
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = {}
     detection_rows: list[list[Any]] = []
     cost_rows: list[list[Any]] = []
-    detection_note = ""
     for env in envs:
         env_id = resolve_id(env)
         name = env_id.split("/")[-1].removesuffix("-v0")
         extra = load_hyperparams(args.hyperparams, env_id) if args.hyperparams else {}
         spec = spec_for(env, args, {**PPO_KW, **extra})
         runs_dir = Path(args.runs) / name
-        start = time.perf_counter()
         results = run_sweep(spec, runs_dir, args.backend, args.workers, args.ray_address)
-        wall = time.perf_counter() - start
+        wall = max(r["finished_unix_seconds"] for r in results) - min(
+            r["started_unix_seconds"] for r in results
+        )
         report = detection_task(
             spec,
             results,
@@ -137,20 +136,19 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(transition_table(spec, results, f"transition_{name}"))
         det = detection_table(env_id, report)
         detection_rows += det.rows
-        detection_note = det.note
         run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
         steps = sum(r["run"]["steps"] for r in results)
+        on_gpu = args.device != "cpu" and torch.cuda.is_available()
         cost_rows.append(
             [
                 env_id,
                 len(results),
                 steps,
-                run_seconds,
                 steps / run_seconds if run_seconds else None,
                 wall,
                 args.workers,
-                run_seconds if args.device == "cpu" else None,
-                NO_DEVICE if not torch.cuda.is_available() else None,
+                None if on_gpu else run_seconds,
+                run_seconds if on_gpu else (NO_DEVICE if not torch.cuda.is_available() else None),
             ]
         )
         transition = find_transition(spec, results)
@@ -174,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                 "score (trusted)",
             ],
             detection_rows,
-            note=detection_note.split("; ", 1)[-1],
+            note="hacking: each env's proxy-trained runs at its point of largest proxy-true gap "
+            "(data.<env>.detection.point); trusted: runs trained on the true reward at that "
+            f"point, seeds {args.trusted_seeds[1:]}, scored against the policy of seed "
+            f"{args.trusted_seeds[0]} on {args.detect_episodes} sampled trajectories each "
+            "(held-out episode seeds); empty: no closed form (js on continuous actions)",
         )
     )
     tables.append(
@@ -185,15 +187,16 @@ def main(argv: list[str] | None = None) -> int:
                 "env",
                 "runs",
                 "training steps",
-                "run-seconds",
                 "steps/s per run (train+eval)",
                 "wall seconds",
                 "workers",
                 "CPU run-seconds",
-                "CUDA",
+                "CUDA run-seconds",
             ],
             cost_rows,
-            note="run-seconds: summed over runs, each on one core with one torch thread",
+            note="run-seconds: training and evaluation seconds summed over the runs, each run on "
+            "one core with one torch thread (on CPU); wall seconds: first run's start to last "
+            "run's end with --workers (including any pause, if the sweep was resumed)",
         )
     )
     doc = Results(

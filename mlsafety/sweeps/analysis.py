@@ -266,7 +266,12 @@ def plot_sweep(spec: SweepSpec, results: Sequence[dict[str, Any]], path: str | P
         for point, stats_ in table.items():
             rest = tuple(p for k, p in enumerate(point) if k != i)
             lines.setdefault(rest, []).append((axis.values.index(point[i][1]), stats_))
-        for n, (rest, items) in enumerate(sorted(lines.items())):
+        others = [a for k, a in enumerate(spec.axes) if k != i]
+
+        def order(rest: Point, others: list[Any] = others) -> list[int]:
+            return [a.values.index(v) for a, (_, v) in zip(others, rest, strict=True)]
+
+        for n, (rest, items) in enumerate(sorted(lines.items(), key=lambda kv: order(kv[0]))):
             items.sort(key=lambda t: t[0])
             x = np.array([k for k, _ in items], dtype=float)
             label = ", ".join(f"{a}={v}" for a, v in rest)

@@ -50,8 +50,10 @@ def execute_run(run: RunSpec) -> RunOutcome:
     """Train ``run`` and evaluate it greedily on ``run.eval_episodes`` held-out episodes.
 
     The result holds the run's spec, the mean proxy return, true return and cost over the
-    evaluation episodes, the per-episode numbers, and the training and evaluation seconds.
+    evaluation episodes, the per-episode numbers, the training and evaluation seconds, and
+    when the run started and finished (Unix seconds).
     """
+    started = time.time()
     start = time.perf_counter()
     config = run.train_config().resolved()
     model: Any = train(config)
@@ -89,6 +91,8 @@ def execute_run(run: RunSpec) -> RunOutcome:
         "episodes": episodes,
         "train_seconds": trained - start,
         "eval_seconds": time.perf_counter() - trained,
+        "started_unix_seconds": started,
+        "finished_unix_seconds": time.time(),
     }
     return RunOutcome(result, files)
 
