@@ -207,15 +207,15 @@ def run_all(
 
 def _run_pool(todo: Iterable[RunSpec], finish: Callable[[RunOutcome], None], workers: int) -> None:
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         futures = [pool.submit(execute_run, run) for run in todo]
-        try:
-            for future in cf.as_completed(futures):
-                finish(future.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        for future in cf.as_completed(futures):
+            finish(future.result())
+    except BaseException:  # Ctrl-C or a failed run: drop the queued runs, do not wait
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_ray(

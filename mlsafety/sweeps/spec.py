@@ -256,8 +256,9 @@ class SweepSpec:
                 env_kwargs[name.removeprefix(ENV_PREFIX)] = parse_value(value)
             else:
                 algo_kwargs[name.removeprefix(ALGO_PREFIX)] = parse_value(value)
+        module = self.env.rpartition(":")[0]
         return RunSpec(
-            env=self.env,
+            env=f"{module}:{self.env_id}" if module else self.env_id,
             seed=int(seed),
             point=point,
             reward=reward,
