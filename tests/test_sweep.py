@@ -75,9 +75,12 @@ def test_sweep_cli_tiny_axis_then_resume_after_interrupt(tmp_path, monkeypatch):
     calls = []
     real = runner.execute_run
 
-    def interrupted(run):  # the second run is interrupted (Ctrl-C) while it trains
+    interrupt = [True]
+
+    def interrupted(run):  # the sweep's second run is interrupted (Ctrl-C) while it trains
         calls.append(run.key)
-        if len(calls) == 2:
+        if len(calls) == 2 and interrupt:
+            interrupt.clear()
             raise KeyboardInterrupt
         return real(run)
 
@@ -90,9 +93,15 @@ def test_sweep_cli_tiny_axis_then_resume_after_interrupt(tmp_path, monkeypatch):
     mtime = (out / "runs" / calls[0] / "result.json").stat().st_mtime_ns
 
     calls.clear()
-    code, text = run_cli(args)
+    code, text = run_cli([*args, "--detect", "--trusted-seeds", "100", "101"])
     assert code == 0
-    assert calls == ["steps=128__reward=proxy__seed=0"]  # the finished run was skipped
+    assert calls[0] == "steps=128__reward=proxy__seed=0"  # the finished run was skipped
+    assert sorted(calls[1:]) == [  # the detection task's trusted policies, at one point
+        f"steps={calls[1].split('__')[0].split('=')[1]}__reward=true__seed={s}" for s in (100, 101)
+    ]
+    detection = json.loads((out / "detection.json").read_text())
+    assert set(detection["auroc"]) == {"js", "hellinger"}
+    assert "detecting reward-hacking policies" in text
     assert (
         out / "runs" / "steps=64__reward=proxy__seed=0" / "result.json"
     ).stat().st_mtime_ns == mtime
@@ -101,6 +110,8 @@ def test_sweep_cli_tiny_axis_then_resume_after_interrupt(tmp_path, monkeypatch):
     assert [r[0] for r in doc["tables"][0]["rows"]] == ["64", "128"]
     assert (out / "sweep.png").stat().st_size > 1000
     for key, result in results_of(out).items():
+        if "reward=true" in key:
+            continue
         assert result["run"]["net_arch"] == "8x1" and result["run"]["steps"] in (64, 128)
         assert len(result["episodes"]) == 1
         assert np.isfinite([result["proxy_return"], result["true_return"], result["cost"]]).all()
