@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         env_id = resolve_id(env)
         name = env_id.split("/")[-1].removesuffix("-v0")
         extra = load_hyperparams(args.hyperparams, env_id) if args.hyperparams else {}
+        for key in ("n_envs", "n_timesteps", "policy"):  # rl-zoo run keys: set here
+            extra.pop(key, None)
         spec = spec_for(env, args, {**PPO_KW, **extra})
         runs_dir = Path(args.runs) / name
         results = run_sweep(spec, runs_dir, args.backend, args.workers, args.ray_address)

@@ -35,7 +35,7 @@ TINY = {"n_steps": 32, "batch_size": 64, "n_epochs": 1}
 
 
 def tiny_args(output: Path, hyperparams: Path, *extra: str) -> list[str]:
-    hyperparams.write_text(json.dumps(TINY))  # JSON is YAML
+    hyperparams.write_text(json.dumps({**TINY, "n_envs": 2}))  # JSON is YAML
     return [
         "sweep",
         "BoatRace",
@@ -45,8 +45,6 @@ def tiny_args(output: Path, hyperparams: Path, *extra: str) -> list[str]:
         "0",
         "--net-arch",
         "8x1",
-        "--n-envs",
-        "2",
         "--hyperparams",
         str(hyperparams),
         "--eval-episodes",
@@ -117,6 +115,7 @@ def test_sweep_cli_tiny_axis_then_resume_after_interrupt(tmp_path, monkeypatch):
         assert np.isfinite([result["proxy_return"], result["true_return"], result["cost"]]).all()
         run = load_run(out / "runs" / key / "model.zip", device="cpu")
         assert run.config is not None and run.config.timesteps == result["run"]["steps"]
+        assert run.config.n_envs == 2  # from the hyperparameter file
         assert run.model.policy.net_arch == [8]
 
 
@@ -198,6 +197,11 @@ def test_output_of_another_env_is_refused(tmp_path, capsys):
     code, _ = run_cli(["sweep", "BoatRace", "--axis", "steps=10", "--output", str(tmp_path)])
     assert code == 2
     assert "holds a sweep of mlsafety/TomatoWatering-v0" in capsys.readouterr().err
+
+
+def test_run_settings_in_algo_kwargs_are_refused_up_front():
+    with pytest.raises(ValueError, match="are run settings"):
+        SweepSpec("BoatRace", (Axis.parse("steps=10"),), algo_kwargs={"n_envs": 2})
 
 
 def test_axis_values_and_run_grid():

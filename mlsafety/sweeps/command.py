@@ -25,13 +25,16 @@ def sweep_spec(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> SweepSpe
     algo_kwargs = (
         load_hyperparams(args.hyperparams, resolve_id(args.env)) if args.hyperparams else {}
     )
+    file_n_envs = algo_kwargs.pop("n_envs", None)  # rl-zoo run keys: set by the sweep
+    algo_kwargs.pop("n_timesteps", None)
+    algo_kwargs.pop("policy", None)
     return SweepSpec(
         env=args.env,
         axes=tuple(Axis.parse(a) for a in args.axis),
         seeds=tuple(args.seeds),
         steps=args.steps,
         net_arch=args.net_arch,
-        n_envs=args.n_envs,
+        n_envs=args.n_envs if args.n_envs is not None else file_n_envs,
         env_kwargs=env_kwargs,
         algo_kwargs=algo_kwargs,
         eval_episodes=args.eval_episodes,

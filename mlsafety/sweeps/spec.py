@@ -231,6 +231,7 @@ class SweepSpec:
                 for v in axis.values:
                     check_hyperparams("ppo", {**self.algo_kwargs, key: parse_value(v)})
         check_hyperparams("ppo", dict(self.algo_kwargs))
+        self.run(self.points()[0], self.seeds[0]).train_config()  # TrainConfig's own checks
 
     @property
     def env_id(self) -> str:
