@@ -173,7 +173,8 @@ def run_all(
 ) -> list[dict[str, Any]]:
     """Every run's result, in the order of ``runs``: finished ones read back from
     ``output``, the others executed (``workers`` processes, or Ray tasks) and saved as each
-    completes."""
+    completes. Worker processes are spawned and import the calling script again: call this
+    from under ``if __name__ == "__main__":`` when ``workers > 1``."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if workers < 1:
