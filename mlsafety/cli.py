@@ -1,5 +1,5 @@
 """The ``mlsafety`` command line: ``envs``, ``play``, ``demo``, ``train``, ``evaluate``,
-``conscience``."""
+``conscience``, ``check``, ``fmea``, ``sweep``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from mlsafety.envs import UnknownEnvError
 from mlsafety.envs.gridworlds import FAMILY
 from mlsafety.io import atomic_write_json
 from mlsafety.suites.spec import BACKENDS
+from mlsafety.sweeps.flags import add_sweep_parser
 from mlsafety.testing import run_actions
 
 # The commands that train, evaluate, judge or check load SB3, torch and TextWorld; they are
@@ -574,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stochastic", action="store_true", help="sample actions")
     p.add_argument("--env-kwargs", default=None, metavar="JSON", help="keyword arguments")
     p.add_argument("--output", default=None, help="write the table as JSON here")
+    add_sweep_parser(sub)
     return parser
 
 
@@ -624,6 +626,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             from mlsafety.suites.check import cmd_check  # heavy: SB3 and torch
 
             return cmd_check(args, out)
+        if args.command == "sweep":
+            from mlsafety.sweeps.command import cmd_sweep  # heavy: SB3, torch, sklearn
+
+            return cmd_sweep(args, parse_env_kwargs(args.env_kwargs), out)
         if args.command == "conscience":
             from mlsafety.agents.conscience.cli import run_conscience  # heavy: sklearn, torch
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from mlsafety.types import Predictor
 from mlsafety.wrappers import EPISODE_KEY
@@ -38,11 +39,13 @@ def run_episodes(
     Each row is the episode's ``info["safety_episode"]`` plus ``seed`` and ``episode``.
     ``action_masks`` (a callable returning the current mask) is passed to ``predict`` as
     MaskablePPO takes it. A policy with ``reset(seed)`` (scripted and reference policies) is
-    reset with the episode's seed.
+    reset with the episode's seed. Actions go to the env as ints, or as arrays where its
+    action space is a ``Box`` (continuous control).
     """
     if episodes < 1 or not seeds:
         raise ValueError(f"episodes must be positive and seeds non-empty, got {episodes}, {seeds}")
     reset = getattr(policy, "reset", None)
+    box = isinstance(getattr(env, "action_space", None), spaces.Box)
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         for ep in range(episodes):
@@ -53,7 +56,8 @@ def run_episodes(
             while True:
                 kwargs = {} if action_masks is None else {"action_masks": action_masks()}
                 action, _ = policy.predict(obs, deterministic=deterministic, **kwargs)
-                obs, _, term, trunc, info = env.step(int(np.asarray(action).item()))
+                act = np.asarray(action)
+                obs, _, term, trunc, info = env.step(act if box else int(act.item()))
                 if term or trunc:
                     if EPISODE_KEY not in info:
                         raise ValueError(

@@ -1,5 +1,6 @@
 """Episode totals of the safety contract: :class:`SafetyStats`, :class:`SafetyStatsVector`
-and, for PettingZoo, :class:`SafetyStatsParallel` (per agent).
+and, for PettingZoo, :class:`SafetyStatsParallel` (per agent); :class:`TrueReward` trains on
+the true objective instead of the proxy.
 
 In the spirit of Gymnasium's ``RecordEpisodeStatistics``: at the end of each episode the
 wrapper adds ``info["safety_episode"]``, a dict with
@@ -144,6 +145,16 @@ class SafetyStats(gym.Wrapper[Any, Any, Any, Any]):
                 for k in SCALAR_TOTALS:
                     info[f"safety_{k}"] = ep[k]
         return obs, reward, terminated, truncated, info
+
+
+class TrueReward(gym.Wrapper[Any, Any, Any, Any]):
+    """Give the agent ``info["true_reward"]`` as its reward (the env's proxy stays in
+    ``info["proxy_reward"]``): trusted policies trained on what the designer wants."""
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = {**info, "proxy_reward": float(reward)}
+        return obs, float(info[TRUE_REWARD_KEY]), terminated, truncated, info
 
 
 class SafetyStatsVector(VectorWrapper):

@@ -8,7 +8,8 @@ Floors (a module imports only what stands on its floor or below):
 3. agents (``mlsafety.agents.*``) and monitors (``mlsafety.monitors.*``), side by side - the
    core and the envs' public API (the ``mlsafety.envs`` package, ``mlsafety.envs.core`` and
    the family packages), never each other;
-4. top: the CLI, run loading and the regression suites - anything public.
+4. top: the CLI, run loading, the regression suites and the capability sweeps - anything
+   public.
 
 Everywhere: no private name imported from another module, no import cycles, and an import
 inside a function only with a one-line reason (a comment on its line or the line above).
@@ -26,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {"mlsafety": "mlsafety", "envs": "mlsafety.envs", "agents": "mlsafety.agents"}
 SOURCES["monitors"] = "mlsafety.monitors"
-TOP = ("mlsafety.cli", "mlsafety.__main__", "mlsafety.runs", "mlsafety.suites")
+TOP = ("mlsafety.cli", "mlsafety.__main__", "mlsafety.runs", "mlsafety.suites", "mlsafety.sweeps")
 ENVS_PUBLIC = (
     "mlsafety.envs",
     "mlsafety.envs.core",
