@@ -54,7 +54,7 @@ MISSPEC_ENVS = (
     "mlsafety/GlucoseMonitoring-v0",
     "mlsafety/PandemicPolicy-v0",
 )
-ACTION_RESOLUTION_OPTIONS = ("action_resolution", "action_bins", "n_action_bins")
+ACTION_RESOLUTION_OPTIONS = ("action_resolution", "speed_levels", "action_levels", "action_bins")
 """Constructor options read as action-space resolution, the first one an env has."""
 PPO_KW: dict[str, Any] = {"n_steps": 256, "batch_size": 256}
 """Update size for every env (so the smallest step budget still makes several updates); a
