@@ -142,7 +142,9 @@ def make_sb3_vec_env(
         for wrapper in wrappers:
             venv = wrapper(venv)
         return SB3VecEnv(venv)
-    return make_vec_env(env_id, n_envs=num_envs, env_kwargs=kwargs)
+    # a factory, not the ID: given an ID, SB3 asks for render_mode="rgb_array", which envs
+    # that draw nothing rightly refuse
+    return make_vec_env(lambda: gym.make(env_id, **kwargs), n_envs=num_envs)
 
 
 class BatchedParallelEnv(Protocol):

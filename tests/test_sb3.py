@@ -78,3 +78,12 @@ def test_adapter_requires_same_step_autoreset():
 def test_split_vector_info_respects_masks():
     info = {"a": np.array([1, 2]), "_a": np.array([True, False]), "d": {"x": np.array([3, 4])}}
     assert split_vector_info(info, 2) == [{"a": 1, "d": {"x": 3}}, {"d": {"x": 4}}]
+
+
+def test_sb3_vec_env_for_an_env_that_draws_nothing():
+    """SB3's make_vec_env asks an ID for render_mode="rgb_array"; envs that cannot draw
+    refuse it, so the non-batched path builds them from a factory instead."""
+    venv = make_sb3_vec_env("mlsafety/PandemicPolicy-v0", 2)
+    obs = venv.reset()
+    assert obs.shape[0] == 2
+    venv.close()
