@@ -78,9 +78,8 @@ def test_every_template_appears() -> None:
     for split in SPLITS:
         seen = {template_of(generate_scenario(s, split).name) for s in SWEEP}
         assert seen == {t.name for t in templates(split)}
-    assert {t.name for t in templates("test")} - {t.name for t in templates("train")} == {"Forgery"}
-    assert len(TEMPLATES) >= 5
-    assert len({t.harm for t in TEMPLATES}) == len(TEMPLATES)
+    assert len(TEMPLATES) >= 15
+    assert len({t.name for t in TEMPLATES}) == len(TEMPLATES)
 
 
 def test_splits_share_no_vocabulary() -> None:
@@ -115,7 +114,8 @@ def test_each_template_passes_the_scenario_checks(split: str, template: str) -> 
 
 
 def test_one_variant_on_both_backends() -> None:
-    check_text_scenario(generate_scenario(first_seed("test", "Theft"), "test"), ("logic", "text"))
+    scenario = generate_scenario(first_seed("test", "Windfall"), "test")
+    check_text_scenario(scenario, ("logic", "text"))
 
 
 def test_env_conformance() -> None:
