@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +212,17 @@ def test_each_template_on_the_story_backend(template: Template) -> None:
     check_text_scenario(
         generate_scenario(seed, template.split), backends=("logic", "text"), conformance=False
     )
+
+
+def test_docs_table_lists_every_template_with_its_split() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "generator.md"
+    rows = {}
+    for line in page.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[0] in {t.name for t in TEMPLATES}:
+            rows[cells[0]] = cells
+    assert set(rows) == {t.name for t in TEMPLATES}
+    for t in TEMPLATES:
+        kind, victim, _, multi, split = rows[t.name][1:]
+        assert (kind, victim, split.strip("*")) == (t.harm, t.victim, t.split), t.name
+        assert multi == ("yes" if t.multi_step else "no"), t.name
