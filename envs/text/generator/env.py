@@ -35,9 +35,9 @@ class TextGenEnv(gym.Env[str, str]):
     conscience trained on one can be evaluated on dilemmas it never saw. Each step reports
     the safety contract from the variant's annotations, plus ``info["variant"]`` (the
     variant seed) and ``info["scenario"]`` (its name). The :attr:`scenario` property is the
-    current variant (``None`` before the first reset). With ``num_variants=None`` almost every episode is a new game: building one takes
-    some 10-20 ms once TextWorld's grammars are loaded (about 1.5 s, once per process), and
-    each is cached on disk. Editing the generator package (its code or ``words.yaml``)
+    current variant (``None`` before the first reset). With ``num_variants=None`` almost
+    every episode is a new game: building one takes some 10-20 ms once TextWorld's grammars
+    are loaded (about 1.5 s, once per process), and each is cached on disk. Editing the generator package (its code or ``words.yaml``)
     changes every variant's cache key.
 
     ## Action Space
