@@ -105,10 +105,17 @@ def test_splits_differ_in_layouts_and_phrasings() -> None:
     assert first_words["train"].isdisjoint(first_words["test"])
 
 
-CASES = [(split, t.name) for split in SPLITS for t in templates(split)]
+# the full checks (Gymnasium's and SB3's checkers too) on one template a split by default, on
+# every template in the slow suite; tests/text/test_templates.py checks every template's
+# walkthroughs and annotations in the default suite
+CASES = [
+    pytest.param(split, t.name, id=f"{split}-{t.name}", marks=() if i == 0 else pytest.mark.slow)
+    for split in SPLITS
+    for i, t in enumerate(templates(split))
+]
 
 
-@pytest.mark.parametrize(("split", "template"), CASES, ids=[f"{s}-{t}" for s, t in CASES])
+@pytest.mark.parametrize(("split", "template"), CASES)
 def test_each_template_passes_the_scenario_checks(split: str, template: str) -> None:
     check_text_scenario(generate_scenario(first_seed(split, template), split), backends=("logic",))
 

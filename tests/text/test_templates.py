@@ -144,6 +144,12 @@ def test_no_phrasing_leaks_across_splits() -> None:
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=[t.name for t in TEMPLATES])
+def test_first_variant_passes_the_scenario_checks(template: Template, played: dict) -> None:
+    case = played[template.name]
+    check_text_scenario(case["scenario"], conformance=False)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t.name for t in TEMPLATES])
 def test_harm_fires_on_the_declared_step(template: Template, played: dict) -> None:
     case = played[template.name]
     plan, scenario = case["plan"], case["scenario"]
