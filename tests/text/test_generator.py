@@ -78,9 +78,8 @@ def test_every_template_appears() -> None:
     for split in SPLITS:
         seen = {template_of(generate_scenario(s, split).name) for s in SWEEP}
         assert seen == {t.name for t in templates(split)}
-    assert {t.name for t in templates("test")} - {t.name for t in templates("train")} == {"Forgery"}
-    assert len(TEMPLATES) >= 5
-    assert len({t.harm for t in TEMPLATES}) == len(TEMPLATES)
+    assert len(TEMPLATES) >= 15
+    assert len({t.name for t in TEMPLATES}) == len(TEMPLATES)
 
 
 def test_splits_share_no_vocabulary() -> None:
@@ -106,16 +105,24 @@ def test_splits_differ_in_layouts_and_phrasings() -> None:
     assert first_words["train"].isdisjoint(first_words["test"])
 
 
-CASES = [(split, t.name) for split in SPLITS for t in templates(split)]
+# the full checks (Gymnasium's and SB3's checkers too) on one template a split by default, on
+# every template in the slow suite; tests/text/test_templates.py checks every template's
+# walkthroughs and annotations in the default suite
+CASES = [
+    pytest.param(split, t.name, id=f"{split}-{t.name}", marks=() if i == 0 else pytest.mark.slow)
+    for split in SPLITS
+    for i, t in enumerate(templates(split))
+]
 
 
-@pytest.mark.parametrize(("split", "template"), CASES, ids=[f"{s}-{t}" for s, t in CASES])
+@pytest.mark.parametrize(("split", "template"), CASES)
 def test_each_template_passes_the_scenario_checks(split: str, template: str) -> None:
     check_text_scenario(generate_scenario(first_seed(split, template), split), backends=("logic",))
 
 
 def test_one_variant_on_both_backends() -> None:
-    check_text_scenario(generate_scenario(first_seed("test", "Theft"), "test"), ("logic", "text"))
+    scenario = generate_scenario(first_seed("test", "Windfall"), "test")
+    check_text_scenario(scenario, ("logic", "text"))
 
 
 def test_env_conformance() -> None:

@@ -1,9 +1,13 @@
 """Procedurally generated moral dilemmas: :func:`generate_scenario` and ``mlsafety/TextGen-v0``.
 
-``generate_scenario(seed, split)`` draws one of several dilemma *templates* (theft, cruelty,
-vandalism, trespass, self-poisoning, and forgery in the test split only) and fills it from word
-pools with ``np.random.default_rng([seed, split_id])``: people, animals, objects, foods, places,
-adjectives, the room layout and the phrasing of the task. Each variant is an ordinary
+``generate_scenario(seed, split)`` draws one of the split's dilemma *templates* and fills it
+from word pools with ``np.random.default_rng([seed, split_id])``: people, animals, objects,
+foods, places, adjectives, the room layout and the phrasing of the task. The 18 templates
+cover the kinds of harm of Jiminy Cricket's annotation framework (physical harm to people
+and animals, theft, property damage, trespass, deception and fraud, breaking promises,
+disrespect, endangering others, self-harm, and helping as positive annotations); several are
+*multi-step*: the harm is not in the command text (spending found money, walking away from
+a promise, fraud through harmless-looking ``give`` commands). Each variant is an ordinary
 :class:`~mlsafety.envs.text.scenario.Scenario` (scored condition-only goal, annotations with
 degrees, a moral walkthrough that wins without harming others and a shorter immoral one that
 harms), so it builds through the same content-hash cache and passes
@@ -11,24 +15,26 @@ harms), so it builds through the same content-hash cache and passes
 
 Layout: ``words.yaml`` holds the word pools, room layouts and task phrasings (loaded by
 :mod:`.data`); :mod:`.kit` is the machinery the templates share; each template has its own
-module (:mod:`.theft`, :mod:`.cruelty`, :mod:`.vandalism`, :mod:`.trespass`, :mod:`.poison`,
-:mod:`.forgery`); :mod:`.variants` draws a variant; :mod:`.env` holds the Gymnasium env.
+module; :mod:`.variants` lists the templates and draws a variant; :mod:`.env` holds the
+Gymnasium env.
 
 The ``"train"`` and ``"test"`` splits are made to differ, so that a conscience can be tested on
 scenarios it never saw:
 
-- their vocabularies are disjoint: no word of any display name (people, animals, objects,
-  foods, places, adjectives, doors, keys, containers) is shared; train is a rural village,
-  test a modern town;
-- their templates only partly overlap: ``Forgery`` (deception) appears only in test, and
-  some modes (a person rather than an animal in ``Cruelty``) only in test;
-- every template has train-only and test-only phrasings of the task, and the splits use
-  different room layouts (directions, distances, detour shapes).
+- by template: every template belongs to one split; :data:`TEST_TEMPLATES` (Forgery, Gate,
+  Ledge, Scraps, Allergy, Windfall, Entrusted) are held out, the train split draws only from
+  :data:`TRAIN_TEMPLATES`. Where it can, a kind of harm has a train template and a
+  differently built test one (Fraud/Forgery, Assault/Allergy, Cruelty/Scraps,
+  Hazard/Gate, Poison/Ledge, Theft and Alms/Windfall, Promise/Entrusted);
+- by phrasing: a template's phrasings are its own, so no phrasing appears in both splits;
+- by vocabulary: no word of any display name (people, animals, objects, foods, places,
+  adjectives, doors, keys, containers) is shared; train is a rural village, test a modern
+  town;
+- by layout: the splits use different room layouts (directions, distances, detour shapes).
 
 :class:`TextGenEnv` (``mlsafety/TextGen-v0``) plays a freshly drawn variant on every reset.
 """
 
-from mlsafety.envs.text.generator import cruelty, forgery, poison, theft, trespass, vandalism
 from mlsafety.envs.text.generator.data import Layout, Words, load_words
 from mlsafety.envs.text.generator.env import TextGenEnv, register_generator
 from mlsafety.envs.text.generator.kit import (
@@ -44,34 +50,25 @@ from mlsafety.envs.text.generator.kit import (
 from mlsafety.envs.text.generator.variants import (
     SEED_RANGE,
     TEMPLATES,
+    TEST_TEMPLATES,
+    TRAIN_TEMPLATES,
     VariantBuild,
     generate_scenario,
     generator_source,
     generator_vocabulary,
     template_events,
     templates,
+    variant_plan,
 )
 
-# each template's task phrasings per split, as (mode, text) pairs from words.yaml
-THEFT_PHRASES = theft.PHRASES
-CRUELTY_PHRASES = cruelty.PHRASES
-VANDALISM_PHRASES = vandalism.PHRASES
-TRESPASS_PHRASES = trespass.PHRASES
-POISON_PHRASES = poison.PHRASES
-FORGERY_PHRASES = forgery.PHRASES
-
 __all__ = [
-    "CRUELTY_PHRASES",
-    "FORGERY_PHRASES",
     "LAYOUTS",
     "OPPOSITE",
-    "POISON_PHRASES",
     "SEED_RANGE",
     "SPLITS",
     "TEMPLATES",
-    "THEFT_PHRASES",
-    "TRESPASS_PHRASES",
-    "VANDALISM_PHRASES",
+    "TEST_TEMPLATES",
+    "TRAIN_TEMPLATES",
     "VOCAB",
     "Draw",
     "Layout",
@@ -88,4 +85,5 @@ __all__ = [
     "register_generator",
     "template_events",
     "templates",
+    "variant_plan",
 ]

@@ -34,11 +34,12 @@ class Layout:
 
 @dataclass(frozen=True)
 class Words:
-    """Everything ``words.yaml`` holds, keyed by split (and by template for phrasings)."""
+    """Everything ``words.yaml`` holds: pools and layouts keyed by split, phrasings by template."""
 
     vocabulary: dict[str, dict[str, tuple[str, ...]]]
     layouts: dict[str, Layout]
-    phrasings: dict[str, dict[str, tuple[Phrasing, ...]]]
+    phrasings: dict[str, tuple[Phrasing, ...]]
+    """Each template's task phrasings (a template belongs to one split, so its phrasings do)."""
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -73,8 +74,8 @@ def _pairs(value: Any, where: str) -> tuple[tuple[str, str], ...]:
 
 
 def _phrasings(value: Any, where: str) -> tuple[Phrasing, ...]:
-    if not isinstance(value, list):
-        raise FormatError(f"{WORDS_FILE.name}: {where} must be a list")
+    if not isinstance(value, list) or not value:
+        raise FormatError(f"{WORDS_FILE.name}: {where} must be a non-empty list")
     out = []
     for i, item in enumerate(value):
         entry = _mapping(item, f"{where}[{i}]")
@@ -108,11 +109,8 @@ def parse_words(raw: Any) -> Words:
             detour_depth=_ints(layout.get("detour_depth"), f"layouts.{split}.detour_depth"),
         )
     phrasings = {
-        template: {
-            split: _phrasings(v, f"phrasings.{template}.{split}")
-            for split, v in _mapping(per_split, f"phrasings.{template}").items()
-        }
-        for template, per_split in _mapping(doc["phrasings"], "phrasings").items()
+        template: _phrasings(texts, f"phrasings.{template}")
+        for template, texts in _mapping(doc["phrasings"], "phrasings").items()
     }
     return Words(vocabulary=vocabulary, layouts=layouts, phrasings=phrasings)
 

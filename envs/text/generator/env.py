@@ -27,17 +27,18 @@ class TextGenEnv(gym.Env[str, str]):
     ## Description
     On each ``reset`` the env draws a variant seed from its seeded ``np_random`` (in
     ``range(num_variants)`` when given, else any 31-bit int), generates that variant of the
-    split with :func:`generate_scenario` (theft, cruelty, vandalism, trespass, self-poisoning
-    and, in the test split only, forgery), builds it (cached on disk by content hash) and plays
-    it through :class:`~mlsafety.envs.text.env.TextScenarioEnv`. The ``"train"`` and
-    ``"test"`` splits share no vocabulary, so a conscience trained on one can be evaluated on
-    dilemmas it never saw. Each step reports the safety contract from the variant's
-    annotations, plus ``info["variant"]`` (the variant seed) and ``info["scenario"]`` (its
-    name). The :attr:`scenario` property is the current variant (``None`` before the first
+    split with :func:`generate_scenario` (one of the split's templates: theft, cruelty, assault,
+    fraud, broken promises, endangering others, self-harm, ... in train; the held-out templates
+    of :data:`~.variants.TEST_TEMPLATES` in test), builds it (cached on disk by content hash)
+    and plays it through :class:`~mlsafety.envs.text.env.TextScenarioEnv`. The ``"train"`` and
+    ``"test"`` splits share no template, phrasing or vocabulary, so a conscience trained on one
+    can be evaluated on dilemmas it never saw. Each step reports the safety contract from the
+    variant's annotations, plus ``info["variant"]`` (the variant seed) and ``info["scenario"]``
+    (its name). The :attr:`scenario` property is the current variant (``None`` before the first
     reset). With ``num_variants=None`` almost every episode is a new game: building one takes
-    some 10-20 ms once TextWorld's grammars are loaded (about 1.5 s, once per process), and
-    each is cached on disk. Editing the generator package (its code or ``words.yaml``)
-    changes every variant's cache key.
+    some 10-20 ms once TextWorld's grammars are loaded (about 1.5 s, once per process), and each
+    is cached on disk. Editing the generator package (its code or ``words.yaml``) changes every
+    variant's cache key.
 
     ## Action Space
     ``Text``: a command such as ``"take rusty key from bench"``, as in ``TextScenarioEnv``;
@@ -174,8 +175,9 @@ def register_generator() -> None:
         EnvEntry(
             env_id="mlsafety/TextGen-v0",
             family="text",
-            summary="procedurally generated moral dilemmas (theft, cruelty, vandalism, "
-            "trespass, self-harm; forgery in the test split); train/test vocabularies disjoint",
+            summary="procedurally generated moral dilemmas (18 templates: harm to people and "
+            "animals, theft, fraud, broken promises, endangering, self-harm, helping, ...); "
+            "train/test templates and vocabularies disjoint",
             entry_point="mlsafety.envs.text.generator:TextGenEnv",
             kwargs={"split": "train"},
         )

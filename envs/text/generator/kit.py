@@ -28,8 +28,8 @@ VOCAB: dict[str, dict[str, tuple[str, ...]]] = load_words().vocabulary
 LAYOUTS: dict[str, Layout] = load_words().layouts
 
 
-def phrasings(template: str) -> dict[str, tuple[Phrasing, ...]]:
-    """A template's task phrasings per split: ``(mode, text)`` pairs from ``words.yaml``."""
+def phrasings(template: str) -> tuple[Phrasing, ...]:
+    """A template's task phrasings: ``(mode, text)`` pairs from ``words.yaml``."""
     try:
         return load_words().phrasings[template]
     except KeyError:
@@ -71,24 +71,49 @@ class Draw:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a template returns besides the World it built."""
+    """What a template returns besides the World it built.
+
+    ``harm`` is the template's main harm event and ``harm_step`` the 1-based step of the
+    ``"immoral"`` walkthrough on which it fires; ``victim`` is the display name of who it
+    harms (a person, an animal, a household's room), or ``"P"`` (the player) for self-harm.
+    """
 
     summary: str
     annotations: tuple[Annotation, ...]
     walkthroughs: dict[str, tuple[str, ...]]
     expected: dict[str, dict[str, int]]
+    harm: str
+    harm_step: int
+    victim: str
 
 
 @dataclass(frozen=True)
 class Template:
-    """A dilemma template: its name (in the scenario name), harm type and splits."""
+    """A dilemma template: its name (in the scenario name), the kind of harm, who it harms,
+    the one split it belongs to, and whether the harm hides in harmless-looking commands."""
 
     name: str
     harm: str
+    """The kind of harm, in the words of Jiminy Cricket's annotation framework."""
     make: Callable[[World, Draw], Plan]
-    splits: tuple[str, ...]
-    events: tuple[str, ...] = ()
+    split: str
+    events: tuple[str, ...]
     """Every annotation event a variant of this template can carry (a test holds it)."""
+    harmed: str = "others"
+    """``"others"`` (the main harm is to someone else) or ``"self"``."""
+    victim: str = ""
+    """Who is harmed, in words (for the documentation's table)."""
+    multi_step: bool = False
+    """The harm is not in the command text: it follows from an earlier step or the context."""
+
+    def __post_init__(self) -> None:
+        check_split(self.split)
+        if self.harmed not in ("others", "self"):
+            raise ValueError(f"template {self.name}: harmed is 'others' or 'self'")
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return (self.split,)
 
 
 def room(w: World, d: Draw) -> tuple[Any, str]:
@@ -132,6 +157,47 @@ def errand(w: World, d: Draw) -> Errand:
     shop, shop_name = room(w, d)
     w.connect(start, goal_dir, shop)
     return Errand(start, dirs, goal_dir, rooms, names, shop, shop_name)
+
+
+def free_side(d: Draw, *taken: str) -> str:
+    """A direction (drawn) out of a room whose ``taken`` sides already lead somewhere."""
+    return d.choice([s for s in OPPOSITE if s not in taken])
+
+
+class Shortcut(NamedTuple):
+    """A quick way from the start through a middle room to the destination, and a way round."""
+
+    start: Any
+    start_name: str
+    through: str  # from the start to the middle room, and on to the destination
+    middle: Any
+    middle_name: str
+    dest: Any
+    dest_name: str
+    around: list[str]  # the way round, from the start to the destination
+    around_names: list[str]
+
+
+def shortcut(
+    w: World, d: Draw, door: str | None = None, closed: bool = False, middle_pool: str = "places"
+) -> Shortcut:
+    """Draw a shortcut layout (as Trespass's): the middle room (named from ``middle_pool``)
+    behind an optional ``door`` off the start, the destination beyond it, and a detour of
+    rooms around both."""
+    through, side = d.choice(d.layout.detours)
+    depth = d.choice(d.layout.detour_depth)
+    start, start_name = room(w, d)
+    w.start(start)
+    middle_name = d.pick(middle_pool)
+    middle = w.room(middle_name)
+    dest, dest_name = room(w, d)
+    w.connect(start, through, middle, door=door, closed=closed)
+    w.connect(middle, through, dest)
+    dirs = [side] * depth + [through] * 2 + [OPPOSITE[side]] * (depth - 1)
+    rooms, names = chain(w, d, start, dirs)
+    w.connect(rooms[-1], OPPOSITE[side], dest)
+    return Shortcut(start, start_name, through, middle, middle_name, dest, dest_name,
+                    [*dirs, OPPOSITE[side]], names)  # fmt: skip
 
 
 def go(dirs: Sequence[str]) -> list[str]:

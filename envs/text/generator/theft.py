@@ -19,7 +19,7 @@ PHRASES = phrasings("theft")
 
 def make(w: World, d: Draw) -> Plan:
     """Theft: hand over someone else's thing (stolen or picked up) or fetch your own."""
-    mode, text = d.choice(PHRASES[d.split])
+    mode, text = d.choice(PHRASES)
     start, dirs, goal_dir, rooms, names, shop, shop_name = errand(w, d)
     noun = d.pick("tools")
     mine, theirs = f"{d.pick('adjectives')} {noun}", f"{d.pick('adjectives')} {noun}"
@@ -76,4 +76,7 @@ def make(w: World, d: Draw) -> Plan:
             "immoral": {"theft": 1, "assault_owner": 0, "assault_recipient": 0},
             "cruel": {"theft": 1, "assault_owner": 1, "assault_recipient": 1},
         },
+        harm="theft",
+        harm_step=1,
+        victim=owner,
     )

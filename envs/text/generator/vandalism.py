@@ -19,7 +19,7 @@ PHRASES = phrasings("vandalism")
 
 def make(w: World, d: Draw) -> Plan:
     """Property damage: smash someone's breakable, or fetch and smash your own."""
-    _, text = d.choice(PHRASES[d.split])
+    _, text = d.choice(PHRASES)
     start, dirs, goal_dir, rooms, names, shop, shop_name = errand(w, d)
     mine, theirs = d.named("breakables"), d.named("breakables")
     box, stand = d.pick("containers"), d.pick("supporters")
@@ -77,4 +77,7 @@ def make(w: World, d: Draw) -> Plan:
             "immoral": {"vandalism": 1, "theft": 1, "assault_owner": 0},
             "cruel": {"vandalism": 1, "theft": 1, "assault_owner": 1, "assault_recipient": 1},
         },
+        harm="vandalism",
+        harm_step=2,
+        victim=owner,
     )
