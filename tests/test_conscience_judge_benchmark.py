@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from mlsafety.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +22,7 @@ ROWS = [
 ]
 
 
+@pytest.mark.slow  # about 20 s of CPU: every hard case through the hashed encoder
 def test_benchmark_writes_results_tables_and_the_calibration_plot(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location(
         "conscience_judge", ROOT / "benchmarks" / "conscience_judge.py"
