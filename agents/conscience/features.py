@@ -3,9 +3,9 @@
 * :class:`Embedder`: sentence embeddings of texts, all-MiniLM-L6-v2 (``encoder="minilm"``,
   the ``embeddings`` extra), the same network with its linear layers quantised to int8 for
   the CPU (``encoder="minilm-int8"``: about twice as fast; its embeddings keep a cosine
-  similarity of about 0.9 to the full-precision ones, so heads are fitted on its own) or the built-in hashed bag of
-  words (``encoder="hash"``), memoised per text and shared by every embedder of one encoder
-  in the process.
+  similarity of about 0.9 to the full-precision ones, so heads are fitted on its own) or
+  the built-in hashed bag of words (``encoder="hash"``), memoised per text and shared by
+  every embedder of one encoder in the process.
 * :func:`encoder_version`: what a model file records about the encoder it was fitted on.
 * :func:`save_model` / :func:`load_model`: a fitted head's arrays and JSON header, in the
   project's versioned ``.npz`` format (:func:`mlsafety.io.save_npz` /
