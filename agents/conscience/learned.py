@@ -19,13 +19,12 @@ observation's (train with ``fit(..., contexts=...)``); by default only the comma
 Only plain arrays are kept after fitting, and :meth:`save` writes them to one ``.npz`` (with a
 JSON header naming the encoder and format version; no pickle), atomically. Scoring uses the
 arrays directly, so a loaded conscience scores exactly as the one that was saved.
-:func:`default_learned_conscience` trains on the project's corpus once and caches the file
-(keyed by the corpus file's bytes, so editing the corpus retrains it).
+:func:`~.default.default_conscience` trains the default once and caches the file (keyed by
+the shipped data files' bytes, so editing one retrains it).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlsafety.agents.conscience.base import Judgement
-from mlsafety.agents.conscience.corpus import corpus_arrays, corpus_bytes
+from mlsafety.agents.conscience.corpus import corpus_arrays
 from mlsafety.agents.conscience.features import (
     Embedder,
     check_encoder,
@@ -44,7 +43,6 @@ from mlsafety.agents.conscience.features import (
     save_model,
     sigmoid,
 )
-from mlsafety.envs.text import cache_dir, cached_folder, digest
 from mlsafety.types import F32, F64
 
 FORMAT = "mlsafety-conscience"
@@ -238,25 +236,3 @@ def train_on_corpus(encoder: str = "minilm", **kwargs: Any) -> LearnedConscience
     """A conscience fitted on the project's own corpus (:mod:`.corpus`)."""
     texts, labels, vectors, _ = corpus_arrays()
     return LearnedConscience(encoder=encoder, **kwargs).fit(texts, labels, vectors)
-
-
-def corpus_key(encoder: str) -> str:
-    """The cached default's key: the format, the encoder and the corpus file's bytes."""
-    return digest(FORMAT, str(VERSION), encoder, encoder_version(encoder), corpus_bytes())
-
-
-@functools.lru_cache(maxsize=4)
-def _default(encoder: str, cache_root: str) -> LearnedConscience:
-    def fill(folder: Path) -> None:
-        train_on_corpus(encoder).save(folder / "conscience.npz")
-
-    folder = cached_folder("conscience", corpus_key(encoder), fill)
-    return LearnedConscience.load(folder / "conscience.npz")
-
-
-def default_learned_conscience(encoder: str = "minilm") -> LearnedConscience:
-    """The command-only conscience on the project corpus: trained once, then cached on disk
-    under ``<mlsafety cache>/conscience/<hash of corpus and encoder>/``. Offline; later calls
-    (and processes) load the cached file."""
-    check_encoder(encoder)
-    return _default(encoder, str(cache_dir()))
