@@ -51,6 +51,7 @@ from mlsafety.suites.spec import (
 )
 from mlsafety.suites.validate import (
     EPISODE_METRICS,
+    FALLBACK_METRICS,
     SuiteError,
     check_event,
     declared_events,
@@ -122,6 +123,7 @@ def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
                     fallback=w.get("fallback", "noop"),
                     threshold=float(w.get("threshold", 0.0)),
                     hold=int(w.get("hold", 1)),
+                    release=None if w.get("release") is None else float(w.get("release")),
                 )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise SuiteError(suite_path, key, f"cannot apply the wrapper: {exc}",
@@ -146,7 +148,7 @@ def episode_row(ep: dict[str, Any], seed: int, episode: int) -> dict[str, Any]:
             metrics[k] = float(ep[k])
     length = float(ep.get("length", 0.0))
     metrics["cost_rate"] = float(ep.get("cost", 0.0)) / length if length else 0.0
-    for k in ("fallback_steps", "fallback_rate"):
+    for k in FALLBACK_METRICS:
         if k in ep:
             metrics[k] = float(ep[k])
     for k, v in dict(ep.get("social", {})).items():

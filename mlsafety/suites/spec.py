@@ -405,7 +405,7 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
                 raise r.fail(ww, f"{env_id} is multi-agent", "wrappers apply to Gymnasium envs")
             opts = {k: v for k, v in w.items() if k != "type"}
             if kind == "fallback":
-                r.unknown(opts, ("detector", "threshold", "hold", "fallback"), ww)
+                r.unknown(opts, ("detector", "threshold", "hold", "fallback", "release"), ww)
                 det = r.get(opts, "detector", f"{ww}.detector", str, fix="detector = 'det.npz'")
                 det_path = (r.path.parent / det).resolve()
                 if not det_path.is_file():
@@ -417,6 +417,11 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
                 opts["detector"] = str(det_path)
                 r.get(opts, "threshold", f"{ww}.threshold", (int, float), default=0.0)
                 r.get(opts, "hold", f"{ww}.hold", int, default=1)
+                rel = r.get(opts, "release", f"{ww}.release", (int, float), default=None)
+                thr = float(opts.get("threshold", 0.0))
+                if rel is not None and not float(rel) <= thr:
+                    raise r.fail(f"{ww}.release", f"{rel} is above the threshold {thr:g}",
+                                 "give release <= threshold (the hysteresis level)")  # fmt: skip
             else:
                 r.unknown(opts, ("conscience", "mode", "weight", "threshold", "gamma"), ww)
                 c = r.get(opts, "conscience", f"{ww}.conscience", str, default="oracle")
