@@ -3,7 +3,8 @@
 The Swiss-cheese model: each layer has holes; harm gets through only where they line up.
 For each env family two PPO policies (one-hot tile channels, ``mlsafety.encodings``) are
 trained in distribution per seed: the *task policy* on the env's reward, and a *safe policy*
-on the true reward minus ``--cost-penalty`` x cost. They are then played greedily in
+(the task policy fine-tuned for ``--safe-steps`` on the true reward minus ``--cost-penalty``
+x cost). They are then played greedily in
 distribution and under each shift with these layers:
 
 * ``policy``: the task policy alone;
@@ -35,6 +36,8 @@ with ``layers_<family>.png`` (stacked bars per shift) beside it.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import multiprocessing
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,15 @@ from mlsafety.envs.gridworlds import SafeNavigator
 from mlsafety.monitors import FallbackMonitor, KNNDetector, calibrate_threshold
 from mlsafety.monitors.fmea import fmea, record
 from mlsafety.monitors.shifts import ObservationNoise
-from mlsafety.results import Figure, Results, Table, command_line, render_markdown, write_results
+from mlsafety.results import (
+    Figure,
+    Results,
+    Table,
+    command_line,
+    now,
+    render_markdown,
+    write_results,
+)
 from mlsafety.rollout import episode_seed
 from mlsafety.sb3 import make_sb3_vec_env
 from mlsafety.wrappers import SafetyStats
@@ -170,13 +181,20 @@ def make_env(env_id: str, train_id: str, seed: int) -> gym.Env[Any, Any]:
     return OneHotTiles(SafetyStats(gym.make(env_id)))
 
 
-def train(family: dict[str, Any], seed: int, steps: int, penalty: float | None) -> PPO:
-    """The task policy (``penalty`` None) or the safe policy, on the training layout."""
+def train(
+    family: dict[str, Any], seed: int, steps: int, penalty: float | None = None,
+    start: PPO | None = None,
+) -> PPO:  # fmt: skip
+    """The task policy (``penalty`` None), or the safe policy: ``start``'s weights trained on
+    the true reward minus ``penalty`` x cost, on the training layout."""
     wrappers: list[Any] = [OneHotTilesVector]
     if penalty is not None:
         wrappers.append(lambda v: CostPenaltyVector(v, penalty))
     venv = make_sb3_vec_env(family["train"], 16, wrappers=wrappers, **family["train_kwargs"])
-    return PPO("MlpPolicy", venv, seed=seed, **PPO_KW).learn(steps)
+    model = PPO("MlpPolicy", venv, seed=seed, **PPO_KW)
+    if start is not None:
+        model.policy.load_state_dict(start.policy.state_dict())
+    return model.learn(steps)
 
 
 def observations(make: Any, model: PPO, episodes: int, seed: int) -> np.ndarray:
@@ -215,8 +233,10 @@ def play(env: gym.Env[Any, Any], policy: Any, episodes: int, seed: int) -> dict[
 
 def run_seed(family: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
     train_id = family["train"]
-    model = train(family, seed, args.steps, None)
-    safe = train(family, seed, args.steps, args.cost_penalty)
+    model = train(family, seed, args.steps)
+    print(f"{now()} {family['train']} seed {seed}: task policy trained", flush=True)
+    safe = train(family, seed, args.safe_steps, args.cost_penalty, start=model)
+    print(f"{now()} {family['train']} seed {seed}: safe policy trained", flush=True)
     in_dist = lambda: make_env(train_id, train_id, seed)  # noqa: E731
     detector = KNNDetector(k=1).fit(observations(in_dist, model, args.episodes, seed + 1000))
     calib = detector.score(observations(in_dist, model, args.episodes, seed + 2000))
@@ -242,6 +262,29 @@ def run_seed(family: dict[str, Any], seed: int, args: argparse.Namespace) -> dic
             lambda e=env_id: make_env(e, train_id, seed), model, [seed], args.episodes,
             detector=Flat(detector), threshold=trip,
         )  # fmt: skip
+    return out
+
+
+def run_cell(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One (family, seed) in a worker process (one torch thread each)."""
+    th.set_num_threads(1)
+    out = run_seed(FAMILIES[name], seed, args)
+    print(f"done: {name}, seed {seed}", flush=True)
+    return out
+
+
+def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Every (family, seed), in ``args.workers`` processes; per family in seed order."""
+    cells = [(name, seed) for name in args.families for seed in args.seeds]
+    if args.workers <= 1:
+        done = [run_cell(n, s, args) for n, s in cells]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+            done = list(pool.map(run_cell, *zip(*cells, strict=True), [args] * len(cells)))
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in args.families}
+    for (name, _), result in zip(cells, done, strict=True):
+        out[name].append(result)
     return out
 
 
@@ -376,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=200_000, help="PPO steps per policy")
     p.add_argument("--episodes", type=int, default=20, help="episodes per cell and seed")
     p.add_argument("--cost-penalty", type=float, default=10.0, help="the safe policy's")
+    p.add_argument("--safe-steps", type=int, default=50_000,
+                   help="PPO steps fine-tuning the task policy into the safe policy")  # fmt: skip
     p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    p.add_argument("--workers", type=int, default=1, help="processes over (family, seed)")
     p.add_argument("--note", default="", help="settings note (e.g. a reduced run)")
     p.add_argument("--output", default="benchmarks/results/layers.json")
     args = p.parse_args(argv)
@@ -387,15 +433,17 @@ def main(argv: list[str] | None = None) -> int:
         title="Layered defence (Swiss cheese) and FMEA on the gridworlds",
         command=command_line(None if argv is None else [sys.argv[0], *argv]),
         settings={"seeds": args.seeds, "steps": args.steps, "episodes": args.episodes,
+                  "safe_steps": args.safe_steps,
                   "cost_penalty": args.cost_penalty, "ppo": PPO_KW, "layers": list(LAYERS),
                   "fallback_trip_fpr": TRIP_FPR, "fallback_release_fpr": RELEASE_FPR,
                   "train_kwargs": {n: FAMILIES[n]["train_kwargs"] for n in args.families},
                   "note": args.note},
     )  # fmt: skip
     goal_rows: list[list[Any]] = []
+    runs = run_all(args)
     for name in args.families:
         family = FAMILIES[name]
-        per_seed = [run_seed(family, s, args) for s in args.seeds]
+        per_seed = runs[name]
         rows = summarise(per_seed, family)
         conditions = ("in_distribution", *family["shifts"])
         risks = fmea(

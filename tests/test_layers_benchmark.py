@@ -27,7 +27,8 @@ def test_layers_benchmark_writes_every_cell_and_the_conscience_blocks_flagged_ha
 ) -> None:
     layers = _module()
     out = tmp_path / "layers.json"
-    argv = ["--seeds", "0", "1", "--steps", "512", "--episodes", "2", "--output", str(out)]
+    argv = ["--seeds", "0", "1", "--steps", "512", "--safe-steps", "256", "--episodes", "2"]
+    argv += ["--output", str(out)]
     assert layers.main([*argv, "--families", "IslandNavigation"]) == 0
     doc = load_results(out)
     assert doc["benchmark"] == "layers" and doc["settings"]["steps"] == 512
