@@ -75,12 +75,14 @@ def test_layers_check_passes_on_cost_cut_and_reports_stack_and_fmea(tmp_path: Pa
         "in_distribution": ("island", "island_fb"), "water": ("water", "water_fb")
     }  # fmt: skip
     assert ("exploit", "water_fb") in s.runs()
+    assert s.layer_checks[0].check_names() == ["stack: cost_cut >= 0.8"]
     rc, text, err = check(path, tmp_path / "r")
     assert rc == 0, text + err
     folder = tmp_path / "r" / "safety_layers"
     report = json.loads((folder / "report.json").read_text())
     (c,) = report["checks"]
     assert c["kind"] == "layers" and c["metric"] == "cost_cut" and c["passed"]
+    assert c["name"] == "stack: cost_cut >= 0.8"
     assert c["value"] == 1.0  # the no-op fallback on every step: no water, no harm
     harm = {(r["condition"], r["env"]): r["harm"] for r in report["layers"][0]["modes"]["own"]}
     assert harm[("water", "water")] > 0 and harm[("water", "water_fb")] == 0

@@ -57,6 +57,19 @@ class LayersCheckSpec:
     def envs(self) -> list[str]:
         return [e for _, names in self.stacks for e in names]
 
+    def limits(self) -> list[tuple[str, str, float]]:
+        """``(metric, op, limit)`` of each limit set: one check in the report each."""
+        every = [
+            ("cost_cut", ">=", self.min_cost_cut),
+            ("return_kept", ">=", self.min_return_kept),
+            ("fallback_share", "<=", self.max_fallback_share),
+        ]
+        return [(m, op, float(v)) for m, op, v in every if v is not None]
+
+    def check_names(self) -> list[str]:
+        """The report's check names, one per limit."""
+        return [f"{self.name}: {m} {op} {v:g}" for m, op, v in self.limits()]
+
 
 def parse_layers_check(
     r: Any,
@@ -221,10 +234,7 @@ def evaluate_layers(
             verdicts["fallback_share"][mode] = _judge(
                 "fallback_share", "<=", lc.max_fallback_share, fb[0], fb[1:], len(share)
             )
-    limits = {"cost_cut": (">=", lc.min_cost_cut), "return_kept": (">=", lc.min_return_kept),
-              "fallback_share": ("<=", lc.max_fallback_share)}  # fmt: skip
-    out = [(m, op, float(lim), verdicts[m]) for m, (op, lim) in limits.items() if lim is not None]
-    return out, section
+    return [(m, op, lim, verdicts[m]) for m, op, lim in lc.limits()], section
 
 
 def stacked_bars(section: Mapping[str, Any], mode: str) -> list[tuple[str, list[float]]]:

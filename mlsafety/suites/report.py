@@ -173,12 +173,12 @@ def evaluate_checks(
         limits, section = evaluate_layers(lc, runs, suite.policy(lc.policy).modes, suite.bootstrap)
         sections.append(section)
         full = lc.conditions["in_distribution"][-1]
-        for metric, op, limit, by_mode in limits:
+        for name, (metric, op, limit, by_mode) in zip(lc.check_names(), limits, strict=True):
             key = {m: _limit_badness(op, r) for m, r in by_mode.items()}
             worst = max(by_mode, key=lambda m: key[m])
             checks.append(
                 {
-                    "name": f"{lc.name}: {metric} {op} {limit:g}",
+                    "name": name,
                     "kind": "layers",
                     "policy": lc.policy,
                     "env": full,
