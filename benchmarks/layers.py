@@ -62,6 +62,7 @@ from mlsafety.results import (
     Results,
     Table,
     command_line,
+    load_results,
     now,
     render_markdown,
     write_results,
@@ -405,12 +406,22 @@ def plot(name: str, rows: list[dict[str, Any]], path: Path) -> None:
             seg = [by[(c, "all")] for c in conds]
         ax.bar(conds, seg, bottom=bottom, color=colours[i], label=label)
         bottom += np.asarray(seg)
+    alone = [by[(c, "policy")] for c in conds]
+    ax.scatter(conds, alone, marker="_", s=900, color="k", zorder=3, label="the policy alone")
     ax.set_ylabel("harm per episode")
-    ax.set_title(f"{name}: harm of the policy alone, split by the layer that removed it")
+    ax.set_title(f"{name}: harm removed by each added layer, and left", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def replot(path: Path) -> None:
+    """Redraw the figures of a results file from its rows (no training)."""
+    doc = load_results(path)
+    for fig in doc["figures"]:
+        name = fig["id"].removeprefix("layers_")
+        plot(name, doc["data"][name]["rows"], path.parent / fig["path"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -425,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="processes over (family, seed)")
     p.add_argument("--note", default="", help="settings note (e.g. a reduced run)")
     p.add_argument("--output", default="benchmarks/results/layers.json")
+    p.add_argument("--replot", action="store_true", help="only redraw the output's figures")
     args = p.parse_args(argv)
+    if args.replot:
+        replot(Path(args.output))
+        return 0
     th.set_num_threads(1)  # small MLPs: more threads only add overhead on CPU
     out = Path(args.output)
     res = Results(
