@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from mlsafety.cli import main
 from mlsafety.monitors import KNNDetector
 from mlsafety.monitors.fmea import FmeaRecorder, fmea_from_tallies, merge_tallies
 from mlsafety.suites.spec import load_suite
+from mlsafety.wrappers import SafetyStats
 
 HEAD = """
 [run]
@@ -158,10 +160,6 @@ def test_malformed_stacks_exit_2(tmp_path: Path, old: str, new: str, text: str) 
 
 
 def test_fmea_tallies_from_the_recorder_and_malformed_tallies() -> None:
-    import gymnasium as gym
-
-    from mlsafety.wrappers import SafetyStats
-
     env = FmeaRecorder(SafetyStats(gym.make("mlsafety/IslandNavigationWaterNearStart-v0")))
     exploit = env.unwrapped.reference_actions["exploit"]  # type: ignore[attr-defined]
     env.reset(seed=0)
