@@ -107,9 +107,12 @@ class OneHotTilesVector(VectorWrapper):
             if final.dtype != object:
                 info["final_obs"] = self._encode(final)
             else:  # an object array with None where no episode ended
-                info["final_obs"] = np.array(
-                    [None if f is None else self._encode(f) for f in final], dtype=object
-                )
+                # filled slot by slot: np.array() of equal-shaped arrays (every episode ending
+                # on the same step) would make one object block SB3 cannot read
+                encoded = np.empty(len(final), dtype=object)
+                for i, f in enumerate(final):
+                    encoded[i] = None if f is None else self._encode(f)
+                info["final_obs"] = encoded
         return self._encode(obs), rewards, terms, truncs, info
 
 

@@ -25,7 +25,17 @@ strictly above ``threshold``, or a score that is NaN or infinite (the monitor fa
 ``fallback_reason`` says which), (re)arms the hold counter to ``hold``; while the counter is
 positive the fallback acts and the counter counts down. One flagged observation among
 normal ones therefore gives exactly ``hold`` fallback steps; a run of flagged observations
-keeps the fallback in control until ``hold`` steps after the last one.
+keeps the fallback in control until ``hold`` steps after the last one, and then the agent
+resumes: control returns once the score has fallen back.
+
+Hysteresis (``release``, default: the threshold itself): while the fallback is in control,
+a score strictly above ``release`` (``release <= threshold``) re-arms the hold as a trip
+would, so control returns only after ``hold`` steps with scores at or below ``release``.
+A lower release keeps a borderline score from handing control back and forth every step.
+
+Episode totals also carry the fallback's own task result, ``fallback_true_return``: the
+true reward (``info["true_reward"]``, else the reward) summed over the steps it acted, to
+report beside the cost it saved.
 
 The fallback is ``"noop"`` (the gridworlds' no-op, action 4, or the ``"noop"`` entry of
 the env's ``get_action_meanings()`` in the env wrappers), an ``int`` (a fixed action), a
@@ -58,7 +68,11 @@ REASON_KEY = "fallback_reason"
 ``"non_finite_score"`` (NaN or inf: fails closed, as for a sensor fault) or ``""``."""
 PROPOSED_KEY = "fallback_proposed"
 FALLBACK_EPISODE_KEY = "fallback_episode"
-FALLBACK_KEYWORDS: tuple[str, ...] = ("safety_fallback_steps", "safety_fallback_rate")
+FALLBACK_KEYWORDS: tuple[str, ...] = (
+    "safety_fallback_steps",
+    "safety_fallback_rate",
+    "safety_fallback_true_return",
+)
 """Extra ``info_keywords`` for SB3's ``Monitor`` next to ``mlsafety.wrappers.MONITOR_KEYWORDS``."""
 
 
@@ -200,29 +214,49 @@ def _check_threshold(threshold: float) -> float:
     return t
 
 
+def check_release(release: float | None, threshold: float) -> float:
+    """The hysteresis level: ``threshold`` when ``release`` is None, else a number
+    ``<= threshold`` (a ValueError otherwise)."""
+    if release is None:
+        return threshold
+    r = float(release)
+    if np.isnan(r) or r > threshold:
+        raise ValueError(f"release must be a number <= threshold ({threshold}), got {release!r}")
+    return r
+
+
 class _Switch:
-    """The hold counter of one stream of observations."""
+    """The hold counter of one stream of observations (with the release hysteresis)."""
 
     def __init__(self, hold: int) -> None:
         self.hold = hold
         self.remaining = 0
         self.step_in_hold = 0
+        self.acting = False
 
     def reset(self) -> None:
         self.remaining = 0
         self.step_in_hold = 0
+        self.acting = False
 
-    def update(self, triggered: bool) -> bool:
-        """Advance one step; True when the fallback acts this step."""
-        if triggered:
+    def update(self, triggered: bool, above_release: bool = False) -> bool:
+        """Advance one step; True when the fallback acts this step. ``above_release``: the
+        score is above the release level, which re-arms the hold while the fallback acts."""
+        if triggered or (self.acting and above_release):
             if self.remaining == 0:
                 self.step_in_hold = 0
             self.remaining = self.hold
         if self.remaining > 0:
             self.remaining -= 1
+            self.acting = True
             return True
         self.step_in_hold = 0
+        self.acting = False
         return False
+
+
+def _above(score: float, release: float) -> bool:
+    return not math.isfinite(score) or score > release
 
 
 class FallbackPolicy:
@@ -233,7 +267,8 @@ class FallbackPolicy:
     is the policy's ``observation_space`` shape is a single one). Each observation is passed
     through ``observe`` (identity by default; e.g. a feature map) and scored with
     ``detector.score``; above ``threshold`` the fallback acts for ``hold`` steps (per env in
-    a batch; ``episode_start`` clears the hold). ``last_intervention`` is the last decision:
+    a batch; ``episode_start`` clears the hold; ``release``: see the module docstring).
+    ``last_intervention`` is the last decision:
     ``{"fallback": bool, "detector": name, "score": float}`` for a single observation, with
     arrays for ``fallback`` and ``score`` after a batch.
     """
@@ -246,12 +281,14 @@ class FallbackPolicy:
         threshold: float = 0.0,
         hold: int = 1,
         observe: Observe | None = None,
+        release: float | None = None,
     ) -> None:
         self.policy = policy
         self.detector = detector
         self.fallback = fallback
         self._fallback = _Fallback(fallback)
         self.threshold = _check_threshold(threshold)
+        self.release = check_release(release, self.threshold)
         self.hold = _check_hold(hold)
         self.observe = observe
         self.detector_name = detector_name(detector)
@@ -312,7 +349,7 @@ class FallbackPolicy:
         reasons = [trip_reason(float(x), self.threshold) for x in scores]
         for i in range(n):
             sw = self._switches[i]
-            if sw.update(bool(reasons[i])):
+            if sw.update(bool(reasons[i]), _above(float(scores[i]), self.release)):
                 used[i] = True
                 single = obs_b[i]
                 acts[i] = self._fallback.action(single, sw.step_in_hold)
@@ -358,17 +395,26 @@ def _noop_of(env: Any) -> int:
     )
 
 
-def _add_episode_totals(info: dict[str, Any], steps: int, length: int) -> dict[str, Any]:
+def _true_reward(info: Mapping[str, Any], reward: Any) -> float:
+    value = info.get("true_reward", reward)
+    return float(value) if value is not None else 0.0
+
+
+def _add_episode_totals(
+    info: dict[str, Any], steps: int, length: int, fallback_return: float = 0.0
+) -> dict[str, Any]:
     info = dict(info)
     rate = steps / length if length else 0.0
-    info[FALLBACK_EPISODE_KEY] = {"fallback_steps": steps, "fallback_rate": rate, "length": length}
+    totals = {
+        "fallback_steps": steps,
+        "fallback_rate": rate,
+        "fallback_true_return": fallback_return,
+    }
+    info[FALLBACK_EPISODE_KEY] = {**totals, "length": length}
     if EPISODE_KEY in info:
-        ep = dict(info[EPISODE_KEY])
-        ep["fallback_steps"] = steps
-        ep["fallback_rate"] = rate
-        info[EPISODE_KEY] = ep
-    info["safety_fallback_steps"] = steps
-    info["safety_fallback_rate"] = rate
+        info[EPISODE_KEY] = {**dict(info[EPISODE_KEY]), **totals}
+    for key, value in totals.items():
+        info[f"safety_{key}"] = value
     return info
 
 
@@ -380,7 +426,8 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
     keys. Wrap *outside* :class:`mlsafety.wrappers.SafetyStats` so that its episode totals
     gain ``fallback_steps`` and ``fallback_rate``. ``policy`` is optional: when given,
     :meth:`run_episode` plays it. ``interventions`` / ``total_steps`` count over the
-    wrapper's lifetime (:attr:`intervention_rate`).
+    wrapper's lifetime (:attr:`intervention_rate`). ``release``: the hysteresis level (see
+    the module docstring).
     """
 
     def __init__(
@@ -392,6 +439,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         hold: int = 1,
         observe: Observe | None = None,
         policy: Predictor | None = None,
+        release: float | None = None,
     ) -> None:
         super().__init__(env)
         self.detector = detector
@@ -399,6 +447,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         noop = _noop_of(env) if _is_noop(fallback) else NOOP
         self._fallback = _Fallback(fallback, noop=noop)
         self.threshold = _check_threshold(threshold)
+        self.release = check_release(release, self.threshold)
         self.hold = _check_hold(hold)
         self.observe = observe
         self.policy = policy
@@ -406,6 +455,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         self._last_obs: Any = None
         self._ep_steps = 0
         self._ep_fallback = 0
+        self._ep_fallback_return = 0.0
         self.interventions = 0
         self.total_steps = 0
 
@@ -417,6 +467,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         self._switch.reset()
         self._ep_steps = 0
         self._ep_fallback = 0
+        self._ep_fallback_return = 0.0
         return obs, info
 
     def score(self, obs: Any) -> float:
@@ -428,7 +479,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
             raise gym.error.ResetNeeded("call reset() before step()")
         score = self.score(self._last_obs)
         reason = trip_reason(score, self.threshold)
-        acting = self._switch.update(bool(reason))
+        acting = self._switch.update(bool(reason), _above(score, self.release))
         taken = action
         if acting:
             taken = self._fallback.action(self._last_obs, self._switch.step_in_hold)
@@ -440,6 +491,7 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         self.total_steps += 1
         if acting:
             self._ep_fallback += 1
+            self._ep_fallback_return += _true_reward(info, reward)
             self.interventions += 1
         info = dict(info)
         info[FALLBACK_KEY] = acting
@@ -448,7 +500,9 @@ class FallbackMonitor(gym.Wrapper[Any, Any, Any, Any]):
         info[REASON_KEY] = reason
         info[PROPOSED_KEY] = action
         if terminated or truncated:
-            info = _add_episode_totals(info, self._ep_fallback, self._ep_steps)
+            info = _add_episode_totals(
+                info, self._ep_fallback, self._ep_steps, self._ep_fallback_return
+            )
         return obs, reward, terminated, truncated, info
 
     @property
@@ -484,10 +538,11 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
     """:class:`FallbackMonitor` for a PettingZoo ``ParallelEnv``: per-agent scoring and fallback.
 
     ``detector``, ``fallback``, ``threshold``, ``hold`` and ``observe`` are one value shared
-    by every agent or a dict keyed by agent. Each agent's observation is scored on its own and
-    only that agent's action is replaced; ``infos[agent]`` carries the same keys as the
-    single-agent monitor. Wrap outside :class:`mlsafety.wrappers.SafetyStatsParallel` for the
-    per-agent episode totals to gain ``fallback_steps`` / ``fallback_rate``.
+    by every agent or a dict keyed by agent (``release`` likewise). Each agent's observation
+    is scored on its own and only that agent's action is replaced; ``infos[agent]`` carries
+    the same keys as the single-agent monitor. Wrap outside
+    :class:`mlsafety.wrappers.SafetyStatsParallel` for the per-agent episode totals to gain
+    ``fallback_steps`` / ``fallback_rate``.
     """
 
     def __init__(
@@ -498,6 +553,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
         threshold: float | Mapping[Any, float] = 0.0,
         hold: int | Mapping[Any, int] = 1,
         observe: Observe | Mapping[Any, Observe | None] | None = None,
+        release: float | Mapping[Any, float | None] | None = None,
     ) -> None:
         super().__init__(env)
         agents = list(env.possible_agents)
@@ -510,12 +566,17 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
         self.thresholds = {
             a: _check_threshold(t) for a, t in _per_agent(threshold, agents, "threshold").items()
         }
+        self.releases = {
+            a: check_release(r, self.thresholds[a])
+            for a, r in _per_agent(release, agents, "release").items()
+        }
         self.holds = {a: _check_hold(h) for a, h in _per_agent(hold, agents, "hold").items()}
         self.observes: dict[Any, Observe | None] = _per_agent(observe, agents, "observe")
         self._switches = {a: _Switch(self.holds[a]) for a in agents}
         self._last_obs: dict[Any, Any] = {}
         self._ep_steps = dict.fromkeys(agents, 0)
         self._ep_fallback = dict.fromkeys(agents, 0)
+        self._ep_fallback_return = dict.fromkeys(agents, 0.0)
         self.interventions = dict.fromkeys(agents, 0)
         self.total_steps = dict.fromkeys(agents, 0)
 
@@ -528,6 +589,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
             sw.reset()
             self._ep_steps[a] = 0
             self._ep_fallback[a] = 0
+            self._ep_fallback_return[a] = 0.0
         return obs, infos
 
     def score(self, agent: Any, obs: Any) -> float:
@@ -544,7 +606,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
             score = self.score(agent, obs)
             sw = self._switches[agent]
             reason = trip_reason(score, self.thresholds[agent])
-            acting = sw.update(bool(reason))
+            acting = sw.update(bool(reason), _above(score, self.releases[agent]))
             if acting:
                 act = self._fallbacks[agent].action(obs, sw.step_in_hold)
                 sw.step_in_hold += 1
@@ -561,6 +623,7 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
             self.total_steps[agent] += 1
             if acting:
                 self._ep_fallback[agent] += 1
+                self._ep_fallback_return[agent] += _true_reward(info, rewards.get(agent))
                 self.interventions[agent] += 1
             info[FALLBACK_KEY] = acting
             info[DETECTOR_KEY] = detector_name(self.detectors[agent])
@@ -569,6 +632,9 @@ class FallbackParallel(BaseParallelWrapper[Any, Any, Any]):
             info[PROPOSED_KEY] = actions[agent]
             if terms.get(agent) or truncs.get(agent):
                 infos[agent] = _add_episode_totals(
-                    info, self._ep_fallback[agent], self._ep_steps[agent]
+                    info,
+                    self._ep_fallback[agent],
+                    self._ep_steps[agent],
+                    self._ep_fallback_return[agent],
                 )
         return obs, rewards, terms, truncs, infos

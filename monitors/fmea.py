@@ -18,6 +18,8 @@ The bins are the project's convention (documented, not a standard): S and O grow
 a factor of two to three a rank. Rows are sorted by RPN, highest first. :func:`record` plays a
 policy and keeps what :func:`fmea` needs; :func:`fmea` takes episodes recorded any way as
 lists of step dicts with ``events``, ``cost``, ``morality`` and ``flagged``.
+:class:`FmeaRecorder` keeps per-event tallies in the episode totals instead (what the
+regression suites record), and :func:`fmea_from_tallies` ranks those.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
+import gymnasium as gym
 import numpy as np
 
 from mlsafety.contract import COST_KEY, EVENTS_KEY, MORALITY_KEY
 from mlsafety.monitors.fallback import REASON_KEY, Scorer, trip_reason
 from mlsafety.rollout import episode_seed
 from mlsafety.types import Predictor
+from mlsafety.wrappers import EPISODE_KEY
 
 SEVERITY_BINS: tuple[float, ...] = (0.05, 0.25, 0.5, 1, 2, 5, 10, 25, 50)
 """Upper edges of severity ranks 1..9 (mean harm per occurrence); above the last: 10."""
@@ -86,6 +90,76 @@ def _check_step(step: Any, where: str) -> tuple[tuple[str, ...], float, bool]:
     return events, harm, bool(step.get("flagged", False))
 
 
+Tally = dict[str, dict[str, float]]
+"""Per event type: ``{"count": occurrences, "harm": summed harm, "detected": occurrences
+flagged at or before their step}`` (what :class:`FmeaRecorder` adds to the episode totals)."""
+
+
+def tally(episodes: Sequence[Episode], condition: str = "") -> Tally:
+    """The per-event tallies of recorded episodes (lists of step dicts, see the module)."""
+    out: Tally = {}
+    for e, episode in enumerate(episodes):
+        flagged_yet = False
+        for t, step in enumerate(episode):
+            events, harm, flagged = _check_step(step, f"{condition} episode {e} step {t}")
+            flagged_yet = flagged_yet or flagged
+            for name in events:
+                row = out.setdefault(name, {"count": 0.0, "harm": 0.0, "detected": 0.0})
+                row["count"] += 1
+                row["harm"] += harm / len(events)
+                row["detected"] += int(flagged_yet)
+    return out
+
+
+def merge_tallies(tallies: Sequence[Mapping[str, Mapping[str, float]]]) -> Tally:
+    """The sum of several tallies (e.g. one per episode)."""
+    out: Tally = {}
+    for t in tallies:
+        for name, row in t.items():
+            acc = out.setdefault(str(name), {"count": 0.0, "harm": 0.0, "detected": 0.0})
+            for key in acc:
+                acc[key] += float(row[key])
+    return out
+
+
+def fmea_from_tallies(conditions: Mapping[str, tuple[int, Mapping[str, Any]]]) -> list[FailureMode]:
+    """The FMEA rows from ``{condition: (episodes, tally)}``, highest RPN first."""
+    if not conditions:
+        raise ValueError("fmea needs at least one condition with recorded episodes")
+    rows: list[FailureMode] = []
+    for condition, (n, counts) in conditions.items():
+        if n < 1:
+            raise ValueError(f"condition {condition!r} has no episodes")
+        for name, row in counts.items():
+            bad = [k for k in ("count", "harm", "detected") if k not in row]
+            if bad:
+                raise ValueError(f"{condition}: the tally of {name!r} lacks {bad}")
+            count, harm, found = float(row["count"]), float(row["harm"]), float(row["detected"])
+            if not (count > 0 and 0 <= found <= count and np.isfinite(harm) and harm >= 0):
+                raise ValueError(
+                    f"{condition}: the tally of {name!r} is inconsistent "
+                    f"(count {count}, harm {harm}, detected {found})"
+                )
+            share = found / count
+            mean_harm = harm / count
+            rows.append(
+                FailureMode(
+                    event=str(name),
+                    condition=condition,
+                    occurrences=int(count),
+                    episodes=int(n),
+                    rate=count / n,
+                    harm=mean_harm,
+                    detected=share,
+                    severity=_rank(mean_harm, SEVERITY_BINS),
+                    occurrence=_rank(count / n, OCCURRENCE_BINS),
+                    detectability=1 + round(9 * (1 - share)),
+                )
+            )
+    rows.sort(key=lambda r: (-r.rpn, r.event, r.condition))
+    return rows
+
+
 def fmea(conditions: Mapping[str, Sequence[Episode]]) -> list[FailureMode]:
     """The FMEA rows of every event type under every condition, highest RPN first.
 
@@ -95,43 +169,44 @@ def fmea(conditions: Mapping[str, Sequence[Episode]]) -> list[FailureMode]:
     """
     if not conditions:
         raise ValueError("fmea needs at least one condition with recorded episodes")
-    rows: list[FailureMode] = []
     for condition, episodes in conditions.items():
         if len(episodes) == 0:
             raise ValueError(f"condition {condition!r} has no episodes")
-        counts: dict[str, int] = {}
-        harms: dict[str, float] = {}
-        detected: dict[str, int] = {}
-        for e, episode in enumerate(episodes):
-            flagged_yet = False
-            for t, step in enumerate(episode):
-                events, harm, flagged = _check_step(step, f"{condition} episode {e} step {t}")
-                flagged_yet = flagged_yet or flagged
-                for name in events:
-                    counts[name] = counts.get(name, 0) + 1
-                    harms[name] = harms.get(name, 0.0) + harm / len(events)
-                    detected[name] = detected.get(name, 0) + int(flagged_yet)
-        n = len(episodes)
-        for name, count in counts.items():
-            share = detected[name] / count
-            rate = count / n
-            mean_harm = harms[name] / count
-            rows.append(
-                FailureMode(
-                    event=name,
-                    condition=condition,
-                    occurrences=count,
-                    episodes=n,
-                    rate=rate,
-                    harm=mean_harm,
-                    detected=share,
-                    severity=_rank(mean_harm, SEVERITY_BINS),
-                    occurrence=_rank(rate, OCCURRENCE_BINS),
-                    detectability=1 + round(9 * (1 - share)),
-                )
-            )
-    rows.sort(key=lambda r: (-r.rpn, r.event, r.condition))
-    return rows
+    return fmea_from_tallies({c: (len(eps), tally(eps, c)) for c, eps in conditions.items()})
+
+
+class FmeaRecorder(gym.Wrapper[Any, Any, Any, Any]):
+    """Tallies each event type's occurrences, harm and detection over an episode and adds
+    them to the episode totals as ``info["safety_episode"]["fmea"]`` (a :data:`Tally`).
+
+    Wrap it outside :class:`~mlsafety.wrappers.SafetyStats` and outside a
+    :class:`~mlsafety.monitors.fallback.FallbackMonitor` if there is one (whose trips,
+    ``info["fallback_reason"]``, count as detection at and after their step).
+    """
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self._steps: list[dict[str, Any]] = []
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        self._steps = []
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._steps.append(
+            {
+                EVENTS_KEY: tuple(info.get(EVENTS_KEY, ())),
+                COST_KEY: float(info.get(COST_KEY, 0.0)),
+                MORALITY_KEY: np.asarray(info.get(MORALITY_KEY, np.zeros(4))).tolist(),
+                "flagged": bool(info.get(REASON_KEY, "")),
+            }
+        )
+        if (terminated or truncated) and EPISODE_KEY in info:
+            info = {**info, EPISODE_KEY: {**info[EPISODE_KEY], "fmea": tally([self._steps])}}
+        return obs, reward, terminated, truncated, info
 
 
 def record(

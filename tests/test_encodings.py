@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -94,3 +95,17 @@ def test_ppo_trains_on_the_one_hot_batch() -> None:
     model.learn(256)
     raw = gym.make("mlsafety/IslandNavigation-v0").observation_space
     assert model.observation_space.shape == (int(raw.high.max()) + 1, *raw.shape)
+
+
+def test_vector_final_obs_when_every_episode_ends_on_the_same_step() -> None:
+    venv = OneHotTilesVector(
+        gym.make_vec(
+            "mlsafety/IslandNavigation-v0", num_envs=3, vectorization_mode="vector_entry_point",
+            autoreset_mode=AutoresetMode.SAME_STEP, max_steps=1,
+        )
+    )  # fmt: skip
+    venv.reset(seed=0)
+    _, _, _, truncs, info = venv.step(np.array([4, 4, 4]))
+    final = info["final_obs"]
+    assert truncs.all() and final.shape == (3,)  # one slot per env, as SB3 reads it
+    assert all(f.dtype == np.uint8 and f.shape == (28, 6, 8) for f in final)

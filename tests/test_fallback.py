@@ -419,3 +419,54 @@ def test_distributional_shift_test_split_and_text_features() -> None:
     assert train_obs.tobytes() not in seen
     f = text_features("You see a wallet on the bench.")
     assert f.shape == (256,) and np.isclose(np.linalg.norm(f), 1.0)
+
+
+# ---- hysteresis and the fallback's own return ------------------------------------------
+
+
+class ScriptedScores:
+    """Stub detector replaying a list of scores, one per call."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores, self.t = list(scores), 0
+
+    def score(self, x: Any) -> np.ndarray:
+        n = len(x) if np.ndim(x) > 2 else 1
+        out = [self.scores[min(self.t + i, len(self.scores) - 1)] for i in range(n)]
+        self.t += n
+        return np.asarray(out, dtype=np.float64)
+
+
+def test_release_keeps_control_until_the_score_falls_back_then_the_agent_resumes() -> None:
+    scores = [0.0, 1.0, 0.6, 0.6, 0.2, 0.2, 0.9, 0.2]
+    plain = FallbackPolicy(ConstantPolicy(k.RIGHT, (6, 10)), ScriptedScores(scores), "noop", 0.8)
+    fell = [bool(plain.predict(_obs(False))[0] == k.NOOP) for _ in scores]
+    # no hysteresis: only the steps above the threshold
+    assert fell == [False, True, False, False, False, False, True, False]
+    hyst = FallbackPolicy(
+        ConstantPolicy(k.RIGHT, (6, 10)), ScriptedScores(scores), "noop", 0.8, release=0.5
+    )
+    fell = [bool(hyst.predict(_obs(False))[0] == k.NOOP) for _ in scores]
+    # tripped at 1.0, held while above 0.5, control back once the score fell to 0.2;
+    # 0.6 alone (not tripped) never hands control to the fallback
+    assert fell == [False, True, True, True, False, False, True, False]
+    with pytest.raises(ValueError, match="release"):
+        FallbackPolicy(ConstantPolicy(k.RIGHT), ConstantDetector(0.0), "noop", 0.5, release=0.9)
+
+
+def test_monitor_release_and_the_fallbacks_own_true_return() -> None:
+    scores = [0.0, 1.0, 0.6, 0.2] + [0.0] * 20
+    env = FallbackMonitor(
+        SafetyStats(IslandNavigation(max_steps=8)), ScriptedScores(scores), "noop",
+        threshold=0.8, release=0.5,
+    )  # fmt: skip
+    infos = _run(env, ConstantPolicy(k.LEFT))
+    assert [i["fallback"] for i in infos[:5]] == [False, True, True, False, False]
+    ep = infos[-1]["safety_episode"]
+    acted = [i["true_reward"] for i in infos if i["fallback"]]
+    assert ep["fallback_true_return"] == pytest.approx(sum(acted)) and acted
+    assert infos[-1]["safety_fallback_true_return"] == ep["fallback_true_return"]
+    assert infos[-1]["fallback_episode"]["fallback_true_return"] == ep["fallback_true_return"]
+    with pytest.raises(ValueError, match="release"):
+        FallbackMonitor(SafetyStats(IslandNavigation()), ConstantDetector(0.0), threshold=0.1,
+                        release=float("nan"))  # fmt: skip

@@ -45,6 +45,9 @@ class SuiteFile(pytest.File):
             raise self.CollectError(f"invalid suite: {exc}") from None
         for check in self.suite.checks:
             yield SuiteCheck.from_parent(self, name=check.name, check_name=check.name)
+        for layered in self.suite.layer_checks:
+            for name in layered.check_names():
+                yield SuiteCheck.from_parent(self, name=name, check_name=name)
 
     def report(self) -> dict[str, Any]:
         if self._report is None:

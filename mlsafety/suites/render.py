@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from mlsafety.suites.baseline import metric_values
+from mlsafety.suites.layers import stacked_bars
 
 Block = tuple[str, Any]
-"""``("h1", text)``, ``("p", text)`` or ``("table", (header, rows))``."""
+"""``("h1", text)``, ``("h2", text)``, ``("p", text)`` or ``("table", (header, rows))``."""
 
 
 def fmt(x: Any, spec: str = ".4g") -> str:
@@ -117,7 +118,50 @@ def summary_blocks(report: dict[str, Any]) -> list[Block]:
         ),
         ("table", (("item", "value"), provenance_rows(report))),
         ("table", (CHECK_HEADER, check_rows(report))),
+        *layers_blocks(report),
+        *fmea_blocks(report),
     ]
+
+
+LAYERS_HEADER = ("condition", "layer (env)", "harm", "true return", "fallback share")
+FMEA_HEADER = ("event", "condition", "per episode", "harm", "detected", "S", "O", "D", "RPN")
+
+
+def layers_blocks(report: dict[str, Any]) -> list[Block]:
+    """Per layered-defence check and mode: harm, true return and fallback share per
+    condition and layer (the policy alone first)."""
+    out: list[Block] = []
+    for sec in report.get("layers", []):
+        for mode, rows in sec["modes"].items():
+            out.append(("h2", f"Layered defence: {sec['name']} ({mode})"))
+            body = [
+                (r["condition"], r["env"], fmt(r["harm"]), fmt(r["true_return"]),
+                 fmt(r["fallback_share"], ".1%"))
+                for r in rows
+            ]  # fmt: skip
+            out.append(("table", (LAYERS_HEADER, body)))
+    return out
+
+
+def fmea_blocks(report: dict[str, Any]) -> list[Block]:
+    """The FMEA table (severity x occurrence x detectability, sorted by RPN)."""
+    if "fmea" not in report:
+        return []
+    out: list[Block] = [
+        ("h2", "FMEA"),
+        ("p", "Each safety event type per run: occurrences per episode, mean harm per "
+              "occurrence, the share flagged by the fallback monitor at or before its step; "
+              "S, O, D on 1-10 (mlsafety.monitors.fmea) and RPN = S x O x D."),
+    ]  # fmt: skip
+    if not report["fmea"]:
+        return [*out, ("p", "No safety events occurred: nothing to rank.")]
+    body = [
+        (r["event"], r["condition"], fmt(r["rate"], ".3f"), fmt(r["harm"], ".3g"),
+         fmt(r["detected"], ".0%"), str(r["severity"]), str(r["occurrence"]),
+         str(r["detectability"]), str(r["rpn"]))
+        for r in report["fmea"]
+    ]  # fmt: skip
+    return [*out, ("table", (FMEA_HEADER, body))]
 
 
 def _md_cell(text: str) -> str:
@@ -129,6 +173,8 @@ def markdown(report: dict[str, Any], plots: bool) -> str:
     for kind, body in summary_blocks(report):
         if kind == "h1":
             lines += [f"# {body}", ""]
+        elif kind == "h2":
+            lines += [f"## {body}", ""]
         elif kind == "p":
             lines += [body, ""]
         else:
@@ -139,6 +185,8 @@ def markdown(report: dict[str, Any], plots: bool) -> str:
             lines.append("")
     if plots:
         lines += ["![checks](checks.png)", "", "![episodes](episodes.png)"]
+        if report.get("layers"):
+            lines += ["", "![layers](layers.png)"]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -146,7 +194,7 @@ def html_summary(report: dict[str, Any], plots: bool) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'>",
              f"<title>{html.escape(report['suite'])}</title></head><body>"]  # fmt: skip
     for kind, body in summary_blocks(report):
-        if kind in ("h1", "p"):
+        if kind in ("h1", "h2", "p"):
             parts.append(f"<{kind}>{html.escape(body)}</{kind}>")
             continue
         header, rows = body
@@ -162,6 +210,8 @@ def html_summary(report: dict[str, Any], plots: bool) -> str:
         parts.append("</table>")
     if plots:
         parts.append('<img src="checks.png"><br><img src="episodes.png">')
+        if report.get("layers"):
+            parts.append('<br><img src="layers.png" alt="harm per condition and layer">')
     parts.append("</body></html>\n")
     return "".join(parts)
 
@@ -291,4 +341,33 @@ def plot_files(report: dict[str, Any], folder: Path) -> None:
     axes[-1, 0].set_xlabel("per-episode values (worse mode)")
     fig.tight_layout()
     fig.savefig(folder / "episodes.png", dpi=80)
+    plt.close(fig)
+    if report.get("layers"):
+        layers_plot(report, folder / "layers.png", plt)
+
+
+def layers_plot(report: dict[str, Any], path: Path, plt: Any) -> None:
+    """Stacked bars per condition: the harm each added layer removed and what is left (the
+    first mode of each layered-defence check)."""
+    sections = report["layers"]
+    fig, axes = plt.subplots(len(sections), 1, figsize=(7, 0.6 + 2.6 * len(sections)),
+                             squeeze=False)  # fmt: skip
+    for ax, sec in zip(axes[:, 0], sections, strict=True):
+        mode = next(iter(sec["modes"]))
+        bars = stacked_bars(sec, mode)
+        envs = list(dict.fromkeys(r["env"] for r in sec["modes"][mode]))
+        depth = len(bars[0][1]) if bars else 0
+        labels = [f"removed by layer {i + 1}" for i in range(depth - 1)] + ["left"]
+        bottom = np.zeros(len(bars))
+        for i, label in enumerate(labels):
+            seg = np.array([b[1][i] for b in bars])
+            ax.bar([b[0] for b in bars], seg, bottom=bottom, label=label,
+                   color="tab:red" if i == depth - 1 else None)  # fmt: skip
+            bottom += seg
+        ax.set_ylabel("harm per episode")
+        first = ", ".join(envs[:depth])
+        ax.set_title(f"{sec['name']} ({mode}); layers of the first stack: {first}", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from mlsafety.io import atomic_write_json, dumps_strict
+from mlsafety.monitors.fmea import fmea_from_tallies, merge_tallies
 from mlsafety.suites.baseline import baseline_rows, metric_values
+from mlsafety.suites.layers import evaluate_layers
 from mlsafety.suites.render import html_summary, junit_xml, markdown, plot_files
 from mlsafety.suites.spec import FORMAT_VERSION, OPS, BootstrapSpec, CheckSpec, Suite
 
@@ -166,6 +168,31 @@ def evaluate_checks(
                 "passed": all(m["passed"] for m in modes.values()),
             }
         )
+    sections = []
+    for lc in suite.layer_checks:
+        limits, section = evaluate_layers(lc, runs, suite.policy(lc.policy).modes, suite.bootstrap)
+        sections.append(section)
+        full = lc.conditions["in_distribution"][-1]
+        for name, (metric, op, limit, by_mode) in zip(lc.check_names(), limits, strict=True):
+            key = {m: _limit_badness(op, r) for m, r in by_mode.items()}
+            worst = max(by_mode, key=lambda m: key[m])
+            checks.append(
+                {
+                    "name": name,
+                    "kind": "layers",
+                    "policy": lc.policy,
+                    "env": full,
+                    "env_id": suite.env(full).env_id,
+                    "metric": metric,
+                    "op": op,
+                    "threshold": limit,
+                    "modes": by_mode,
+                    "worst_mode": worst,
+                    "modes_tied": len(set(key.values())) == 1,
+                    **{k: by_mode[worst][k] for k in ("value", "ci", "n", "baseline", "message")},
+                    "passed": all(r["passed"] for r in by_mode.values()),
+                }
+            )
     base_info = None
     if baseline is not None:
         bprov = baseline.get("provenance") or {}
@@ -191,8 +218,30 @@ def evaluate_checks(
             for key, by_mode in runs.items()
         },
         "checks": checks,
+        "layers": sections,
+        "fmea": fmea_rows(runs),
         "passed": all(c["passed"] for c in checks),
     }
+
+
+def _limit_badness(op: str, result: dict[str, Any]) -> tuple[int, float]:
+    v = result["value"]
+    score = (-v if op == ">=" else v) if math.isfinite(v) else math.inf
+    return (0 if result["passed"] else 1, score)
+
+
+def fmea_rows(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The FMEA table of every run (a condition per ``policy@env``, and mode when a policy
+    plays in several), from the episodes' event tallies; highest RPN first. Runs without
+    tallies (multi-agent envs) are left out; no events at all gives an empty table."""
+    conditions: dict[str, tuple[int, Any]] = {}
+    for key, by_mode in runs.items():
+        for mode, rows in by_mode.items():
+            if not rows or not all("fmea" in r for r in rows):
+                continue
+            label = key if len(by_mode) == 1 else f"{key} ({mode})"
+            conditions[label] = (len(rows), merge_tallies([r["fmea"] for r in rows]))
+    return [r.as_dict() for r in fmea_from_tallies(conditions)] if conditions else []
 
 
 def report_json(report: dict[str, Any]) -> str:

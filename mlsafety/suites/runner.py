@@ -33,6 +33,7 @@ from mlsafety.agents.shaping import SHAPING_DEFAULTS, shape
 from mlsafety.envs import make_parallel
 from mlsafety.monitors.detectors import load_detector
 from mlsafety.monitors.fallback import FallbackMonitor
+from mlsafety.monitors.fmea import FmeaRecorder
 from mlsafety.rollout import episode_seed, run_episodes
 from mlsafety.suites.policies import (
     load_model_policy,
@@ -51,6 +52,7 @@ from mlsafety.suites.spec import (
 )
 from mlsafety.suites.validate import (
     EPISODE_METRICS,
+    FALLBACK_METRICS,
     SuiteError,
     check_event,
     declared_events,
@@ -122,11 +124,12 @@ def build_env(env: EnvSpec, policy: PolicySpec, suite_path: str) -> Any:
                     fallback=w.get("fallback", "noop"),
                     threshold=float(w.get("threshold", 0.0)),
                     hold=int(w.get("hold", 1)),
+                    release=None if w.get("release") is None else float(w.get("release")),
                 )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise SuiteError(suite_path, key, f"cannot apply the wrapper: {exc}",
                              "check the wrapper's options and files") from None  # fmt: skip
-    return wrapped
+    return FmeaRecorder(wrapped)  # per-event tallies for the report's FMEA table
 
 
 def _masks_of(env: Any) -> Any:
@@ -146,13 +149,16 @@ def episode_row(ep: dict[str, Any], seed: int, episode: int) -> dict[str, Any]:
             metrics[k] = float(ep[k])
     length = float(ep.get("length", 0.0))
     metrics["cost_rate"] = float(ep.get("cost", 0.0)) / length if length else 0.0
-    for k in ("fallback_steps", "fallback_rate"):
+    for k in FALLBACK_METRICS:
         if k in ep:
             metrics[k] = float(ep[k])
     for k, v in dict(ep.get("social", {})).items():
         metrics[k] = float(v)
     events = {str(k): int(v) for k, v in dict(ep.get("events", {})).items()}
-    return {"seed": seed, "episode": episode, "metrics": metrics, "events": events}
+    row = {"seed": seed, "episode": episode, "metrics": metrics, "events": events}
+    if "fmea" in ep:
+        row["fmea"] = {str(k): {n: float(x) for n, x in v.items()} for k, v in ep["fmea"].items()}
+    return row
 
 
 def _mean_rows(rows: list[dict[str, Any]], seed: int, episode: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import gymnasium as gym
 
 from mlsafety.envs import CATALOGUE, UnknownEnvError, resolve_id
+from mlsafety.suites.layers import CHECK_KINDS, LayersCheckSpec, parse_layers_check
 from mlsafety.suites.validate import (
     SuiteError,
     check_kwargs,
@@ -152,6 +153,7 @@ class Suite:
     """Modules imported before env IDs resolve, here and in every worker."""
     baseline_lineage: str = "path"
     allow_foreign_baseline: bool = False
+    layer_checks: tuple[LayersCheckSpec, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -168,6 +170,9 @@ class Suite:
         seen: dict[tuple[str, str], None] = {}
         for c in self.checks:
             seen.setdefault((c.policy, c.env), None)
+        for lc in self.layer_checks:
+            for env in lc.envs():
+                seen.setdefault((lc.policy, env), None)
         return list(seen)
 
 
@@ -297,7 +302,9 @@ def load_suite(path: str | Path) -> Suite:
 
     policies = _policies(r, r.table(data, "policies", "policies", required=True))
     envs = _envs(r, r.table(data, "envs", "envs", required=True))
-    checks = _checks(r, data.get("checks"), {q.name for q in policies}, envs, baseline)
+    checks, layer_checks = _checks(
+        r, data.get("checks"), {q.name for q in policies}, envs, baseline
+    )
     return Suite(
         path=p.resolve(),
         name=name,
@@ -312,6 +319,7 @@ def load_suite(path: str | Path) -> Suite:
         imports=tuple(imports),
         baseline_lineage=lineage,
         allow_foreign_baseline=allow_foreign,
+        layer_checks=layer_checks,
     )
 
 
@@ -405,7 +413,7 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
                 raise r.fail(ww, f"{env_id} is multi-agent", "wrappers apply to Gymnasium envs")
             opts = {k: v for k, v in w.items() if k != "type"}
             if kind == "fallback":
-                r.unknown(opts, ("detector", "threshold", "hold", "fallback"), ww)
+                r.unknown(opts, ("detector", "threshold", "hold", "fallback", "release"), ww)
                 det = r.get(opts, "detector", f"{ww}.detector", str, fix="detector = 'det.npz'")
                 det_path = (r.path.parent / det).resolve()
                 if not det_path.is_file():
@@ -417,6 +425,11 @@ def _envs(r: _Reader, table: Mapping[str, Any]) -> tuple[EnvSpec, ...]:
                 opts["detector"] = str(det_path)
                 r.get(opts, "threshold", f"{ww}.threshold", (int, float), default=0.0)
                 r.get(opts, "hold", f"{ww}.hold", int, default=1)
+                rel = r.get(opts, "release", f"{ww}.release", (int, float), default=None)
+                thr = float(opts.get("threshold", 0.0))
+                if rel is not None and not float(rel) <= thr:
+                    raise r.fail(f"{ww}.release", f"{rel} is above the threshold {thr:g}",
+                                 "give release <= threshold (the hysteresis level)")  # fmt: skip
             else:
                 r.unknown(opts, ("conscience", "mode", "weight", "threshold", "gamma"), ww)
                 c = r.get(opts, "conscience", f"{ww}.conscience", str, default="oracle")
@@ -445,18 +458,30 @@ def _checks(
     policies: set[str],
     envs: tuple[EnvSpec, ...],
     baseline: Path | None,
-) -> tuple[CheckSpec, ...]:
+) -> tuple[tuple[CheckSpec, ...], tuple[LayersCheckSpec, ...]]:
     if not raw or not isinstance(raw, list):
         raise r.fail("checks", "no checks", "add [[checks]] tables with policy, env and expect")
     env_by_name = {e.name: e for e in envs}
     out: list[CheckSpec] = []
+    layered: list[LayersCheckSpec] = []
     names: set[str] = set()
     for i, t in enumerate(raw):
         where = f"checks[{i}]"
         if not isinstance(t, dict):
             raise r.fail(where, "expected a table", "write [[checks]] tables")
-        r.unknown(t, ("name", "policy", "env", "expect", "metric", "baseline", "tolerance",
-                      "better"), where)  # fmt: skip
+        kind = r.get(t, "kind", f"{where}.kind", str, default="threshold")
+        if kind not in CHECK_KINDS:
+            raise r.fail(f"{where}.kind", f"unknown check kind {kind!r}", f"use {CHECK_KINDS}")
+        if kind == "layers":
+            lc = parse_layers_check(r, t, where, policies, env_by_name)
+            if lc.name in names:
+                raise r.fail(f"{where}.name", f"duplicate check name {lc.name!r}",
+                             "give each check a name")  # fmt: skip
+            names.add(lc.name)
+            layered.append(lc)
+            continue
+        r.unknown(t, ("kind", "name", "policy", "env", "expect", "metric", "baseline",
+                      "tolerance", "better"), where)  # fmt: skip
         policy = r.get(t, "policy", f"{where}.policy", str)
         if policy not in policies:
             raise r.fail(
@@ -524,4 +549,4 @@ def _checks(
                 name, policy, env_name, metric, op, threshold, use_baseline, tol, better, metric_key
             )
         )
-    return tuple(out)
+    return tuple(out), tuple(layered)

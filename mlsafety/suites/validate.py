@@ -29,7 +29,7 @@ from mlsafety.envs import CATALOGUE, parallel_module
 from mlsafety.wrappers import SCALAR_TOTALS
 
 EPISODE_METRICS: tuple[str, ...] = (*SCALAR_TOTALS, "cost_rate")
-FALLBACK_METRICS: tuple[str, ...] = ("fallback_steps", "fallback_rate")
+FALLBACK_METRICS: tuple[str, ...] = ("fallback_steps", "fallback_rate", "fallback_true_return")
 SOCIAL_METRICS: tuple[str, ...] = (
     "collusion_index",
     "efficiency",
