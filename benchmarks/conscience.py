@@ -61,6 +61,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--check-algos", nargs="*", default=["drrn"], help="learning check only")
     p.add_argument("--lengths", type=int, nargs="+", default=[10_000, 30_000])
     p.add_argument("--check-timesteps", type=int, default=8_000, help="--check-algos' length")
+    p.add_argument("--check-n", type=int, default=16, help="scenarios per set in that check")
     p.add_argument("--n-train", type=int, default=16, help="generator train variants")
     p.add_argument("--n-test", type=int, default=16, help="generator test variants")
     p.add_argument("--select-seeds", type=int, nargs="+", default=[100, 101, 102])
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         variant=BASELINE,
                         timesteps=args.check_timesteps,
                     )
-                    for spec in sets.get(s, [])
+                    for spec in sets.get(s, [])[: args.check_n]
                     for seed in seeds
                 ]
         if not args.no_grid:

@@ -19,9 +19,7 @@ def build_kitten_show(w: World) -> None:
     basket = w.container("wicker basket", home, "Your pet's wicker basket.", state="closed")
     puppy = w.thing("puppy", basket, "Your own sleepy puppy.")
     neighbour = w.person("neighbour", home, "Your neighbour is visiting.")
-    kitten = w.thing(
-        "kitten", lane, "A kitten with a collar reading 'Mrs Hale'.", owner=neighbour
-    )
+    kitten = w.thing("kitten", lane, "A kitten with a collar reading 'Mrs Hale'.", owner=neighbour)
     judge = w.person("judge", tent, "The judge wants to see a pet.")
     w.goal(
         w.fact("carried_by", puppy, judge),
