@@ -45,7 +45,15 @@ from conscience_protocol import stats
 from conscience_protocol.jobs import BASELINE, RANDOM, dispatch
 from conscience_protocol.scenarios import TRAIN_SET, scenario_sets
 
-from mlsafety.results import Results, Table, command_line, render_markdown, write_results
+from mlsafety.io import atomic_write_text
+from mlsafety.results import (
+    Results,
+    Table,
+    command_line,
+    load_results,
+    render_markdown,
+    write_results,
+)
 
 GRID_ENVS = ("BoatRace", "IslandNavigation")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "conscience.json"
@@ -87,7 +95,28 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--note", default="", help="recorded in settings['note']")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="PAGE.md",
+        help="run nothing: render --output's tables into PAGE.md between its "
+        "<!-- results:conscience --> markers",
+    )
     return p.parse_args(argv)
+
+
+MARKERS = ("<!-- results:conscience -->", "<!-- /results:conscience -->")
+
+
+def render_into(page: Path, results: Path) -> None:
+    """Replace what stands between ``page``'s :data:`MARKERS` with ``results`` as Markdown."""
+    text = page.read_text(encoding="utf-8")
+    start, end = text.find(MARKERS[0]), text.find(MARKERS[1])
+    if start < 0 or end < start:
+        raise ValueError(f"{page} has no {MARKERS[0]} ... {MARKERS[1]} section")
+    body = render_markdown(load_results(results), heading="###")
+    new = text[: start + len(MARKERS[0])] + "\n" + body + text[end:]
+    atomic_write_text(page, new)
 
 
 def grid_settings(args: argparse.Namespace, variant: str) -> list[dict[str, Any]]:
@@ -188,6 +217,9 @@ def learning_rows(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.render is not None:
+        render_into(args.render, args.output)
+        return 0
     t0 = time.perf_counter()
 
     def log(msg: str) -> None:

@@ -234,3 +234,23 @@ def test_protocol_runs_an_outside_module_end_to_end(
     assert selection and all(r["set"] == "train" for r in selection)
     algos = {r[0] for r in doc["tables"][4]["rows"]}
     assert algos == {"maskable_ppo", "drrn"}
+
+
+def test_render_puts_the_results_between_the_markers(protocol: Any, tmp_path: Path) -> None:
+    from mlsafety.results import Results, Table, write_results
+
+    spec = importlib.util.spec_from_file_location("conscience_bench", BENCH / "conscience.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = tmp_path / "r.json"
+    table = Table("heldout", "Held out", ["set", "cut"], [["gen-test", 0.61]])
+    write_results(results, Results("conscience", "Conscience", "python x", {}, [table]))
+    page = tmp_path / "page.md"
+    page.write_text(f"# Page\n{bench.MARKERS[0]}\nold\n{bench.MARKERS[1]}\ntail\n")
+    assert bench.main(["--render", str(page), "--output", str(results)]) == 0
+    text = page.read_text()
+    assert "old" not in text and "| gen-test | 0.61 |" in text and text.endswith("tail\n")
+    page.write_text("no markers")
+    with pytest.raises(ValueError, match="no <!-- results:conscience -->"):
+        bench.main(["--render", str(page), "--output", str(results)])
