@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import sys
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -184,3 +186,27 @@ def make_parallel(name: str, **kwargs: Any) -> ParallelEnv[Any, Any, Any]:
     entry = CATALOGUE[resolve_id(split_module(name))]
     env: ParallelEnv[Any, Any, Any] = module.parallel_env(**{**entry.kwargs, **kwargs})
     return env
+
+
+def lazy_exports(
+    package: str, table: Mapping[str, str]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` that import ``table[name]`` (a submodule
+    of ``package``) on the first use of ``name`` and keep the value in the package.
+
+    For family packages whose envs pull in heavy dependencies (numba kernels, PettingZoo,
+    highway-env): ``__getattr__, __dir__ = lazy_exports(__name__, _LAZY)``.
+    """
+
+    def getattr_(name: str) -> object:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def dir_() -> list[str]:
+        return sorted({*vars(sys.modules[package]), *table})
+
+    return getattr_, dir_

@@ -10,10 +10,9 @@ PettingZoo or numba until a coop env is needed).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from mlsafety.envs.registration import EnvEntry, register_env
+from mlsafety.envs.registration import EnvEntry, lazy_exports, register_env
 
 if TYPE_CHECKING:
     from mlsafety.envs.coop.cleanup import Cleanup, CleanupBatch
@@ -94,15 +93,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # the envs pull in PettingZoo and numba: load a module on first use of one of its names
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+# the envs pull in PettingZoo and numba: load a module on first use of one of its names
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

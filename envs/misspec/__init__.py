@@ -17,11 +17,10 @@ highway-env or compile the numba kernels.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from mlsafety.envs.misspec.common import KINDS, check_kind
-from mlsafety.envs.registration import EnvEntry, register_env
+from mlsafety.envs.registration import EnvEntry, lazy_exports, register_env
 
 if TYPE_CHECKING:
     from mlsafety.envs.misspec.glucose import GlucoseMonitoring
@@ -68,15 +67,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # highway-env and the numba kernels load only when an env class is first asked for
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+# highway-env and the numba kernels load only when an env class is first asked for
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
