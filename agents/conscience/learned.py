@@ -5,13 +5,20 @@
 "mlsafety-gym[embeddings]"``) or, with ``encoder="hash"``, with the built-in hashed bag of
 words (no extra dependency, much weaker at generalising). Two heads sit on the features:
 
-* ``p_wrong``: a logistic regression (label 1 = morally wrong);
+* ``p_wrong``: a logistic regression (label 1 = morally wrong), or with ``head="mlp"`` a
+  one-hidden-layer perceptron (``hidden`` ReLU units, L2 penalty ``mlp_alpha``, early
+  stopping on a held-out tenth of the training rows, seeded by ``seed``);
 * ``morality``: the ``[harm_others, harm_self, help_others, help_self]`` degrees, either a
-  multi-output ridge regression (``head="ridge"``, clipped to ``[0, 3]``) or one logistic
+  multi-output ridge regression (``head="ridge"``, clipped to ``[0, 3]``), one logistic
   regression per dimension on "degree > 0" scaled by the mean positive degree seen in
-  training (``head="logistic"``). When ``fit`` gets no vectors (ETHICS has none) the
-  morality head is not trained and ``morality`` is ``[p_wrong, 0, 0, 0]``: the expected
-  harm, attributed to others.
+  training (``head="logistic"``), or one multi-label perceptron over the four "degree > 0"
+  labels, scaled the same way (``head="mlp"``). When ``fit`` gets no vectors (ETHICS has
+  none) the morality head is not trained and ``morality`` is ``[p_wrong, 0, 0, 0]``: the
+  expected harm, attributed to others.
+
+The perceptron heads read who is harmed better than the linear ones (a non-linear read of
+the same frozen embedding: "You push the man" vs "You fall"); ``benchmarks/conscience_judge.py``
+measures both in one run.
 
 With ``context=True`` the features are the command's embedding concatenated with the
 observation's (train with ``fit(..., contexts=...)``); by default only the command is read.
@@ -46,12 +53,49 @@ from mlsafety.agents.conscience.features import (
 from mlsafety.types import F32, F64
 
 FORMAT = "mlsafety-conscience"
-VERSION = 1
-HEADS = ("ridge", "logistic")
+VERSION = 2  # 2: the perceptron head's arrays; version-1 files are read as before
+HEADS = ("ridge", "logistic", "mlp")
+
+
+def _mlp_forward(x: F64, layers: Sequence[tuple[F64, F64]]) -> F64:
+    """Logits of a ReLU perceptron given as ``[(W1, b1), ..., (Wk, bk)]``."""
+    h = x
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def _fit_mlp(
+    x: F64, y: npt.NDArray[Any], hidden: int, alpha: float, seed: int
+) -> list[tuple[F64, F64]]:
+    """Fit scikit-learn's ``MLPClassifier`` and keep only its weights as plain arrays."""
+    # heavy: scikit-learn (seconds to import), needed only to fit
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        alpha=alpha,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_iter=300,
+        random_state=seed,
+    )
+    # one BLAS thread: these matrices are small, and more threads only contend (a 4x
+    # slower fit on two busy cores, measured)
+    with threadpool_limits(1):
+        clf.fit(x, y)
+    return [
+        (np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+        for w, b in zip(clf.coefs_, clf.intercepts_, strict=True)
+    ]
 
 
 class LearnedConscience:
-    """Scores commands with a linear head over sentence embeddings (see the module docs)."""
+    """Scores commands with a head over sentence embeddings (see the module docs)."""
 
     def __init__(
         self,
@@ -60,24 +104,37 @@ class LearnedConscience:
         C: float = 4.0,
         alpha: float = 1.0,
         context: bool = False,
+        hidden: int = 256,
+        mlp_alpha: float = 0.05,
+        seed: int = 0,
     ) -> None:
         check_encoder(encoder)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if C <= 0 or alpha <= 0:
             raise ValueError(f"C and alpha must be positive, got C={C}, alpha={alpha}")
+        if int(hidden) < 1 or mlp_alpha < 0:
+            raise ValueError(
+                f"hidden must be >= 1 and mlp_alpha >= 0, got hidden={hidden}, "
+                f"mlp_alpha={mlp_alpha}"
+            )
         self.encoder = encoder
         self.head = head
         self.C = float(C)
         self.alpha = float(alpha)
         self.context = bool(context)
+        self.hidden = int(hidden)
+        self.mlp_alpha = float(mlp_alpha)
+        self.seed = int(seed)
         self._embedder = Embedder(encoder)  # memo shared by every embedder of one encoder
         # fitted arrays (None until fit or load)
         self.w_wrong: F64 | None = None  # (D,)
         self.b_wrong: float = 0.0
         self.w_vec: F64 | None = None  # (4, D)
         self.b_vec: F64 | None = None  # (4,)
-        self.scale_vec: F64 | None = None  # (4,), logistic head: mean positive degree
+        self.scale_vec: F64 | None = None  # (4,), logistic and mlp heads: mean positive degree
+        self.mlp_wrong: list[tuple[F64, F64]] | None = None  # mlp head: [(W, b), ...] layers
+        self.mlp_vec: list[tuple[F64, F64]] | None = None
 
     # ------------------------------------------------------------------ features
     @property
@@ -119,6 +176,9 @@ class LearnedConscience:
         if set(np.unique(y).tolist()) != {0, 1}:
             raise ValueError("labels must be 0/1 and contain both classes")
         x = self.features(texts, contexts)
+        self.mlp_wrong = self.mlp_vec = None
+        if self.head == "mlp":
+            return self._fit_mlp(x, y, vectors)
         clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
         clf.fit(x, y)
         self.w_wrong = np.asarray(clf.coef_[0], dtype=np.float64)
@@ -149,6 +209,27 @@ class LearnedConscience:
         self.w_vec, self.b_vec, self.scale_vec = w, b, scale
         return self
 
+    def _fit_mlp(
+        self, x: F64, y: npt.NDArray[np.int64], vectors: npt.ArrayLike | None
+    ) -> LearnedConscience:
+        self.mlp_wrong = _fit_mlp(x, y, self.hidden, self.mlp_alpha, self.seed)
+        w, b = self.mlp_wrong[-1]
+        self.w_wrong, self.b_wrong = w[:, 0], float(b[0])  # the output layer, for inspection
+        self.w_vec = self.b_vec = self.scale_vec = None
+        if vectors is None:
+            return self
+        v = np.asarray(vectors, dtype=np.float64)
+        if v.shape != (len(y), 4):
+            raise ValueError(f"vectors must have shape ({len(y)}, 4), got {v.shape}")
+        pos = v > 0
+        scale = np.array(
+            [float(v[pos[:, d], d].mean()) if pos[:, d].any() else 0.0 for d in range(4)]
+        )
+        self.mlp_vec = _fit_mlp(x, pos.astype(np.int64), self.hidden, self.mlp_alpha, self.seed)
+        w, b = self.mlp_vec[-1]
+        self.w_vec, self.b_vec, self.scale_vec = w.T.copy(), b.copy(), scale
+        return self
+
     # ------------------------------------------------------------------ scoring
     def _check_fitted(self) -> F64:
         if self.w_wrong is None:
@@ -159,8 +240,13 @@ class LearnedConscience:
         """``Judgement`` for raw texts (commands or first-person sentences)."""
         w = self._check_fitted()
         x = self.features(list(texts), contexts)
-        p = sigmoid(x @ w + self.b_wrong)
-        if self.w_vec is None or self.b_vec is None:
+        if self.mlp_wrong is not None:
+            p = sigmoid(_mlp_forward(x, self.mlp_wrong)[:, 0])
+        else:
+            p = sigmoid(x @ w + self.b_wrong)
+        if self.mlp_vec is not None and self.scale_vec is not None:
+            morality = sigmoid(_mlp_forward(x, self.mlp_vec)) * self.scale_vec
+        elif self.w_vec is None or self.b_vec is None:
             morality = np.zeros((len(p), 4))
             morality[:, 0] = p
         elif self.scale_vec is None:
@@ -193,6 +279,9 @@ class LearnedConscience:
             "dim": self.dim,
             "C": self.C,
             "alpha": self.alpha,
+            "hidden": self.hidden,
+            "mlp_alpha": self.mlp_alpha,
+            "seed": self.seed,
             "has_vector_head": self.w_vec is not None,
         }
 
@@ -204,6 +293,9 @@ class LearnedConscience:
             arrays["w_vec"], arrays["b_vec"] = self.w_vec, self.b_vec
             if self.scale_vec is not None:
                 arrays["scale_vec"] = self.scale_vec
+        for name, layers in (("mlp_wrong", self.mlp_wrong), ("mlp_vec", self.mlp_vec)):
+            for i, (lw, lb) in enumerate(layers or []):
+                arrays[f"{name}_w{i}"], arrays[f"{name}_b{i}"] = lw, lb
         return save_model(path, self.header(), arrays)
 
     @classmethod
@@ -218,10 +310,14 @@ class LearnedConscience:
             C=header["C"],
             alpha=header["alpha"],
             context=header["context"],
+            hidden=header.get("hidden", 256),
+            mlp_alpha=header.get("mlp_alpha", 0.05),
+            seed=header.get("seed", 0),
         )
         w = np.asarray(arrays["w_wrong"], dtype=np.float64)
-        if w.shape != (obj.dim,):
-            raise ValueError(f"{path}: weights of shape {w.shape}, expected ({obj.dim},)")
+        fan_in = obj.hidden if obj.head == "mlp" else obj.dim  # mlp: the output layer
+        if w.shape != (fan_in,):
+            raise ValueError(f"{path}: weights of shape {w.shape}, expected ({fan_in},)")
         obj.w_wrong = w
         obj.b_wrong = float(arrays["b_wrong"])
         if "w_vec" in arrays:
@@ -229,7 +325,31 @@ class LearnedConscience:
             obj.b_vec = np.asarray(arrays["b_vec"], dtype=np.float64)
         if "scale_vec" in arrays:
             obj.scale_vec = np.asarray(arrays["scale_vec"], dtype=np.float64)
+        if obj.head == "mlp":
+            obj.mlp_wrong = _layers(arrays, "mlp_wrong", path, obj.dim)
+            if "mlp_vec_w0" in arrays:
+                obj.mlp_vec = _layers(arrays, "mlp_vec", path, obj.dim)
+                if obj.scale_vec is None:
+                    raise ValueError(f"{path}: a perceptron morality head without scale_vec")
         return obj
+
+
+def _layers(arrays: dict[str, Any], name: str, path: Path, dim: int) -> list[tuple[F64, F64]]:
+    """The ``name_w0, name_b0, name_w1, ...`` arrays of a saved perceptron, shapes checked."""
+    out: list[tuple[F64, F64]] = []
+    while f"{name}_w{len(out)}" in arrays:
+        i = len(out)
+        w = np.asarray(arrays[f"{name}_w{i}"], dtype=np.float64)
+        b = np.asarray(arrays[f"{name}_b{i}"], dtype=np.float64)
+        fan_in = out[-1][0].shape[1] if out else dim
+        if w.ndim != 2 or b.shape != (w.shape[1],) or w.shape[0] != fan_in:
+            raise ValueError(
+                f"{path}: {name} layer {i} has inconsistent shapes {w.shape}, {b.shape}"
+            )
+        out.append((w, b))
+    if not out:
+        raise ValueError(f"{path}: head 'mlp' but no {name} layers in the file")
+    return out
 
 
 def train_on_corpus(encoder: str = "minilm", **kwargs: Any) -> LearnedConscience:
