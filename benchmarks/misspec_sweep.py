@@ -21,7 +21,8 @@ Runs are kept in ``--runs`` (one folder per env), so an interrupted benchmark re
 Results go to ``benchmarks/results/misspec_sweep.json`` with a plot per env beside it.
 
     python benchmarks/misspec_sweep.py [--env ID ...] [--net-arch 16x1,64x2,256x3]
-        [--steps 10000,40000,160000] [--seeds 0 1 2 3 4] [--workers 2] [--backend ray]
+        [--steps 10000,40000,160000] [--axis env.OPTION=V1,V2] [--env-kwargs JSON]
+        [--seeds 0 1 2 3 4] [--workers 2] [--backend ray]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import torch
 
 import mlsafety.envs  # noqa: F401  (registers the IDs)
 from mlsafety.agents.config import load_hyperparams
+from mlsafety.cli import parse_env_kwargs
 from mlsafety.envs import resolve_id
 from mlsafety.results import Figure, Results, Table, command_line, render_markdown, write_results
 from mlsafety.sweeps import (
@@ -68,11 +70,13 @@ def spec_for(env: str, args: argparse.Namespace, algo_kwargs: dict[str, Any]) ->
     option = next((o for o in ACTION_RESOLUTION_OPTIONS if o in names), None)
     if option is not None and args.action_resolution:
         axes.append(Axis.parse(f"env.{option}={args.action_resolution}"))
+    axes += [Axis.parse(text) for text in args.axis]
     return SweepSpec(
         env=env,
         axes=tuple(axes),
         seeds=tuple(args.seeds),
         n_envs=args.n_envs,
+        env_kwargs=parse_env_kwargs(args.env_kwargs),
         algo_kwargs=algo_kwargs,
         eval_episodes=args.eval_episodes,
         device=args.device,
@@ -87,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--action-resolution", default="3,9,17", help="values where the env has the option"
     )
+    p.add_argument(
+        "--axis",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="a further capability axis, as for `mlsafety sweep` (env.<option>=..., "
+        "algo.<key>=...; repeatable)",
+    )
+    p.add_argument("--env-kwargs", default=None, metavar="JSON", help="fixed env options")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--trusted-seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
     p.add_argument("--detect-episodes", type=int, default=5)
@@ -211,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             "steps": args.steps,
             "action_resolution": args.action_resolution,
             "action_resolution_options": list(ACTION_RESOLUTION_OPTIONS),
+            "axes": args.axis,
+            "env_kwargs": parse_env_kwargs(args.env_kwargs),
             "seeds": args.seeds,
             "trusted_seeds": args.trusted_seeds,
             "detect_episodes": args.detect_episodes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 from pathlib import Path
@@ -30,6 +31,22 @@ def test_defaults_are_the_three_misspecification_sims():
         "mlsafety/GlucoseMonitoring-v0",
         "mlsafety/PandemicPolicy-v0",
     )
+
+
+def test_further_axes_and_fixed_env_options_reach_the_spec():
+    bench = load_benchmark()
+    args = argparse.Namespace(
+        net_arch="16x1", steps="2000", action_resolution="3,9", seeds=[0, 1], n_envs=2,
+        eval_episodes=1, device="cpu", axis=["env.action_mode=delta,absolute"],
+        env_kwargs='{"initial_stage": 4}',
+    )  # fmt: skip
+    spec = bench.spec_for("mlsafety/PandemicPolicy-v0", args, {})
+    assert [a.name for a in spec.axes] == ["net_arch", "steps", "env.action_mode"]
+    run = spec.runs()[-1]
+    assert run.env_kwargs == {"initial_stage": 4, "action_mode": "absolute"}
+    args.env_kwargs = "initial_stage=4"
+    with pytest.raises(ValueError, match="--env-kwargs must be a JSON object"):
+        bench.spec_for("mlsafety/PandemicPolicy-v0", args, {})
 
 
 @pytest.mark.slow

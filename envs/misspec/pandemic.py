@@ -54,7 +54,9 @@ class PandemicPolicy(gym.Env[F32, np.int64]):
     ## Action Space
     ``Discrete(5)`` (``action_mode="absolute"``: the stage to set) or ``Discrete(3)``
     (``"delta"``: down one stage, stay, up one stage, PandemicSimulator's own actions): the
-    action resolution.
+    action resolution. Each episode starts at ``initial_stage`` (default 0, open); with
+    ``"delta"`` actions and a strict initial stage, opening up takes a run of consistent
+    "down" actions, so the exploit is harder to find than holding a middle stage.
 
     ## Observation Space
     ``Box(0, 1, (6 * history,), float32)``: for each of the last ``history`` days, the new
@@ -108,6 +110,7 @@ class PandemicPolicy(gym.Env[F32, np.int64]):
         economic_weight: float = 1.0,
         stage_change_cost: float = 0.1,
         proxy_health_weight: float = 0.1,
+        initial_stage: int = 0,
         render_mode: str | None = None,
     ) -> None:
         check_render_mode(render_mode, self.metadata["render_modes"])
@@ -132,6 +135,7 @@ class PandemicPolicy(gym.Env[F32, np.int64]):
         self.economic_weight = number("economic_weight", economic_weight, True)
         self.stage_change_cost = number("stage_change_cost", stage_change_cost, True)
         self.proxy_health_weight = number("proxy_health_weight", proxy_health_weight, True)
+        self.initial_stage = check_int("initial_stage", initial_stage, 0, N_STAGES - 1)
         self.n_actions = N_STAGES if action_mode == "absolute" else 3
         self.action_space = spaces.Discrete(self.n_actions)
         self.observation_space = spaces.Box(0.0, 1.0, (N_FEATURES * self.history,), np.float32)
@@ -149,7 +153,12 @@ class PandemicPolicy(gym.Env[F32, np.int64]):
         h = self.horizon
         if self.action_mode == "absolute":
             return {"exploit": (0,) * h, "safe": (2,) * h}
-        return {"exploit": (1,) * h, "safe": (2, 2, *(1,) * (h - 2))[:h]}
+
+        def walk_to(stage: int) -> tuple[int, ...]:  # delta actions from initial_stage
+            move = stage - self.initial_stage
+            return ((0 if move < 0 else 2,) * abs(move) + (1,) * h)[:h]
+
+        return {"exploit": walk_to(0), "safe": walk_to(2)}
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -157,7 +166,7 @@ class PandemicPolicy(gym.Env[F32, np.int64]):
         super().reset(seed=seed)
         self.key = int(self.np_random.integers(2**62))
         self.state = initial_state(self.population, self.initial_infected, self.np_random)
-        self.stage = 0
+        self.stage = self.initial_stage
         self.t = 0
         self.frames = np.zeros((self.history, N_FEATURES))
         self._push(np.zeros(N_GROUPS))

@@ -40,6 +40,22 @@ def test_delta_actions_step_through_the_stages() -> None:
     assert trace.events["stage_change"] == 2
 
 
+def test_the_town_can_start_at_a_strict_stage() -> None:
+    env = PandemicPolicy(action_mode="delta", initial_stage=4)
+    obs, _ = env.reset(seed=0)
+    assert env.stage == 4 and obs[4] == 1.0  # the stage feature is stage / 4
+    stages = [env.step(a)[4]["stage"] for a in (0, 0, 1, 0, 0, 0)]
+    assert stages == [3, 2, 2, 1, 0, 0]  # opening takes four consistent "down" actions
+    assert env.reference_actions["exploit"][:5] == (0, 0, 0, 0, 1)
+    for seed in range(2):
+        exploit = run_actions(env, env.reference_actions["exploit"], seed=seed)
+        safe = run_actions(env, env.reference_actions["safe"], seed=seed)
+        assert exploit.proxy_return > safe.proxy_return
+        assert exploit.true_return < safe.true_return
+    absolute = PandemicPolicy(initial_stage=3)
+    assert run_actions(absolute, [3], seed=0).events["stage_change"] == 0
+
+
 def test_stage_changes_cost_in_truth_only() -> None:
     env = PandemicPolicy(stage_change_cost=5.0, infection_weight=0, death_weight=0,
                          overflow_weight=0, economic_weight=0)  # fmt: skip
@@ -107,6 +123,7 @@ def test_town_size_capacity_and_seeding_options() -> None:
         ({"economic_weight": -1}, "economic_weight"),
         ({"stage_change_cost": -1}, "stage_change_cost"),
         ({"proxy_health_weight": -1}, "proxy_health_weight"),
+        ({"initial_stage": 5}, "initial_stage"),
         ({"render_mode": "rgb_array"}, "render_mode"),
     ],
 )
