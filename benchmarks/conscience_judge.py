@@ -22,8 +22,9 @@ Every variant trains on the same folds in the same run; settings are fixed befor
 Out of fold: ETHICS accuracy, AUROC, pair accuracy, ECE; hard cases (hand-written and
 generated) AUROC, ECE, per-dimension AUROC, harm to others vs harm only to self; on
 second-person outcome sentences harm-to-others, any-harm and others-vs-self AUROC. Training
-seconds per fold and judge latency per 1,000 unseen candidates on the CPU (batched, warm,
-median of ``--repeats``). Writes ``mlsafety.results`` JSON and a calibration plot beside it.
+seconds per fold and judge latency per 1,000 texts on the CPU (a seeded sample of distinct
+scored texts, one batch, warm, embedding memos cleared, median of ``--repeats``). Writes
+``mlsafety.results`` JSON and a calibration plot beside it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from mlsafety.agents.conscience.base import Judgement
 from mlsafety.agents.conscience.dataset import TrainingSet, training_set
 from mlsafety.agents.conscience.ethics import load_ethics_csv, opposite_pairs
+from mlsafety.agents.conscience.features import clear_embedding_memos
 from mlsafety.agents.conscience.finetune import FineTunedConscience
 from mlsafety.agents.conscience.hard_cases import hard_cases
 from mlsafety.agents.conscience.learned import LearnedConscience
@@ -164,21 +166,25 @@ def metrics(data: TrainingSet, p: np.ndarray, m: np.ndarray) -> dict[str, float 
     return out
 
 
-def judge_ms_per_1000(model: Model, texts: list[str], repeats: int, tag: str) -> float:
-    """Median wall time of judging 1,000 candidates never seen before, in one batch, warm.
+def judge_ms_per_1000(model: Model, texts: list[str], repeats: int, seed: int) -> float:
+    """Median wall time of judging 1,000 scored texts in one batch, warm, memos cleared.
 
-    ``tag`` (the variant's name) makes the candidates new to every variant too: variants of
-    one encoder share its embedding memo.
+    The texts are a seeded sample of distinct scored rows (ETHICS sentences, hard-case
+    commands and outcome sentences) as they are; every repeat starts with no memoised
+    embedding, so each text is embedded anew.
     """
+    unique = list(dict.fromkeys(texts))
+    rng = np.random.default_rng(seed)
+    batch = [unique[i] for i in rng.choice(len(unique), min(1000, len(unique)), replace=False)]
     times = []
-    model.judge(texts[:16])  # warm up: weights loaded, kernels chosen
-    for r in range(repeats):
-        fresh = [f"{texts[i % len(texts)]} ({tag} {r}-{i})" for i in range(1000)]
+    model.judge(batch[:16])  # warm up: weights loaded, kernels chosen
+    for _ in range(repeats):
+        clear_embedding_memos()
         with torch.inference_mode():
             t0 = time.perf_counter()
-            model.judge(fresh)
+            model.judge(batch)
             times.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(times))
+    return 1000 * float(np.median(times)) * 1000 / len(batch)
 
 
 def calibration_plot(labels: np.ndarray, probs: dict[str, np.ndarray], path: Path) -> None:
@@ -266,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         oof[name] = p
         results[name] = metrics(scored, p, m) | {
             "train_seconds_per_fold": float(np.mean(seconds)),
-            "judge_ms_per_1000": judge_ms_per_1000(model, scored.texts, args.repeats, name),
+            "judge_ms_per_1000": judge_ms_per_1000(model, scored.texts, args.repeats, args.seed),
         }
     main_cols = [
         ("ethics_accuracy", "ETHICS accuracy"),
@@ -326,7 +332,11 @@ def main(argv: list[str] | None = None) -> int:
             "layers": args.finetune_layers or "all",
             "max_rows_per_training_fold": args.finetune_max_rows or "all",
         },
-        "latency": {"candidates": 1000, "repeats": args.repeats, "threads": args.threads},
+        "latency": {
+            "candidates": "1,000 distinct scored texts (seeded sample), memos cleared per repeat",
+            "repeats": args.repeats,
+            "threads": args.threads,
+        },
         "seed": args.seed,
     }
     if args.note:

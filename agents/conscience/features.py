@@ -78,6 +78,12 @@ def sigmoid(z: F64) -> F64:
     return out
 
 
+def clear_embedding_memos() -> None:
+    """Forget every memoised embedding (of every encoder): the next texts are embedded anew."""
+    for memo in _MEMOS.values():
+        memo.clear()
+
+
 class Embedder:
     """Embeds texts with one encoder; embeddings are memoised per text (shared by every
     embedder of the same encoder, cleared past :data:`MEMO_LIMIT` texts)."""
