@@ -175,20 +175,20 @@ class LearnedConscience:
             raise ValueError(f"{len(texts)} texts but {len(y)} labels")
         if set(np.unique(y).tolist()) != {0, 1}:
             raise ValueError("labels must be 0/1 and contain both classes")
+        v = None if vectors is None else np.asarray(vectors, dtype=np.float64)
+        if v is not None and v.shape != (len(texts), 4):
+            raise ValueError(f"vectors must have shape ({len(texts)}, 4), got {v.shape}")
         x = self.features(texts, contexts)
+        self.w_vec = self.b_vec = self.scale_vec = None
         self.mlp_wrong = self.mlp_vec = None
         if self.head == "mlp":
-            return self._fit_mlp(x, y, vectors)
+            return self._fit_mlp(x, y, v)
         clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
         clf.fit(x, y)
         self.w_wrong = np.asarray(clf.coef_[0], dtype=np.float64)
         self.b_wrong = float(clf.intercept_[0])
-        self.w_vec = self.b_vec = self.scale_vec = None
-        if vectors is None:
+        if v is None:
             return self
-        v = np.asarray(vectors, dtype=np.float64)
-        if v.shape != (len(texts), 4):
-            raise ValueError(f"vectors must have shape ({len(texts)}, 4), got {v.shape}")
         if self.head == "ridge":
             reg = Ridge(alpha=self.alpha).fit(x, v)
             self.w_vec = np.asarray(reg.coef_, dtype=np.float64)
@@ -196,38 +196,25 @@ class LearnedConscience:
             return self
         w = np.zeros((4, x.shape[1]))
         b = np.zeros(4)
-        scale = np.zeros(4)
         for d in range(4):
             pos = v[:, d] > 0
             if pos.all() or not pos.any():  # one class only: a constant
                 b[d] = 50.0 if pos.all() else -50.0
-                scale[d] = float(v[pos, d].mean()) if pos.any() else 0.0
                 continue
             m = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(x, pos)
             w[d], b[d] = m.coef_[0], m.intercept_[0]
-            scale[d] = float(v[pos, d].mean())
-        self.w_vec, self.b_vec, self.scale_vec = w, b, scale
+        self.w_vec, self.b_vec, self.scale_vec = w, b, _mean_positive_degree(v)
         return self
 
-    def _fit_mlp(
-        self, x: F64, y: npt.NDArray[np.int64], vectors: npt.ArrayLike | None
-    ) -> LearnedConscience:
+    def _fit_mlp(self, x: F64, y: npt.NDArray[np.int64], v: F64 | None) -> LearnedConscience:
         self.mlp_wrong = _fit_mlp(x, y, self.hidden, self.mlp_alpha, self.seed)
         w, b = self.mlp_wrong[-1]
         self.w_wrong, self.b_wrong = w[:, 0], float(b[0])  # the output layer, for inspection
-        self.w_vec = self.b_vec = self.scale_vec = None
-        if vectors is None:
+        if v is None:
             return self
-        v = np.asarray(vectors, dtype=np.float64)
-        if v.shape != (len(y), 4):
-            raise ValueError(f"vectors must have shape ({len(y)}, 4), got {v.shape}")
-        pos = v > 0
-        scale = np.array(
-            [float(v[pos[:, d], d].mean()) if pos[:, d].any() else 0.0 for d in range(4)]
-        )
-        self.mlp_vec = _fit_mlp(x, pos.astype(np.int64), self.hidden, self.mlp_alpha, self.seed)
+        self.mlp_vec = _fit_mlp(x, (v > 0).astype(np.int64), self.hidden, self.mlp_alpha, self.seed)
         w, b = self.mlp_vec[-1]
-        self.w_vec, self.b_vec, self.scale_vec = w.T.copy(), b.copy(), scale
+        self.w_vec, self.b_vec, self.scale_vec = w.T.copy(), b.copy(), _mean_positive_degree(v)
         return self
 
     # ------------------------------------------------------------------ scoring
@@ -332,6 +319,12 @@ class LearnedConscience:
                 if obj.scale_vec is None:
                     raise ValueError(f"{path}: a perceptron morality head without scale_vec")
         return obj
+
+
+def _mean_positive_degree(v: F64) -> F64:
+    """Per dimension, the mean of the positive degrees in ``v`` (0 where none is positive)."""
+    pos = v > 0
+    return np.array([float(v[pos[:, d], d].mean()) if pos[:, d].any() else 0.0 for d in range(4)])
 
 
 def _layers(arrays: dict[str, Any], name: str, path: Path, dim: int) -> list[tuple[F64, F64]]:
