@@ -2,8 +2,9 @@
 
 * :class:`Embedder`: sentence embeddings of texts, all-MiniLM-L6-v2 (``encoder="minilm"``,
   the ``embeddings`` extra), the same network with its linear layers quantised to int8 for
-  the CPU (``encoder="minilm-int8"``: about twice as fast; its embeddings keep a cosine
-  similarity of about 0.9 to the full-precision ones, so heads are fitted on its own) or
+  the CPU (``encoder="minilm-int8"``: its speed-up depends on the CPU, none on the
+  2-core machine of the last judge benchmark; its embeddings keep a cosine similarity of
+  about 0.9 to the full-precision ones, so heads are fitted on its own) or
   the built-in hashed bag of words (``encoder="hash"``), memoised per text and shared by
   every embedder of one encoder in the process.
 * :func:`encoder_version`: what a model file records about the encoder it was fitted on.
