@@ -226,17 +226,42 @@ def table_markdown(table: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _select(items: list[Any], ids: Sequence[str] | None, what: str) -> list[Any]:
+    """``items`` (dicts with an ``id``) in the order of ``ids``; all of them when None."""
+    if ids is None:
+        return items
+    by = {item["id"]: item for item in items}
+    missing = [i for i in ids if i not in by]
+    if missing:
+        raise ValueError(
+            f"no {what} {', '.join(map(repr, missing))} in this results document; "
+            f"its {what}s are: {', '.join(by) or 'none'}"
+        )
+    return [by[i] for i in ids]
+
+
 def render_markdown(
-    doc: Mapping[str, Any], *, heading: str = "##", figures_prefix: str = ""
+    doc: Mapping[str, Any],
+    *,
+    heading: str = "##",
+    figures_prefix: str = "",
+    tables: Sequence[str] | None = None,
+    figures: Sequence[str] | None = None,
 ) -> str:
-    """A whole results document as Markdown: title, provenance, tables, figures."""
+    """A results document as Markdown: title, provenance, tables, figures.
+
+    ``tables`` / ``figures``: only these ids, in this order (default: all of them); an
+    unknown id raises :class:`ValueError` naming the ids the document has.
+    """
+    chosen_tables = _select(list(doc.get("tables", [])), tables, "table")
+    chosen_figures = _select(list(doc.get("figures", [])), figures, "figure")
     lines = [f"{heading} {doc['title']}", ""]
     machine = doc.get("machine") or {}
     where = ", ".join(f"{k} {v}" for k, v in machine.items()) if machine else "unknown machine"
     lines += [f"Run {doc['date']} on {where}.", "", f"Command: `{doc['command']}`", ""]
-    for t in doc.get("tables", []):
+    for t in chosen_tables:
         lines += [table_markdown(t), ""]
-    for f in doc.get("figures", []):
+    for f in chosen_figures:
         lines += [f"![{f['title']}]({figures_prefix}{f['path']})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
