@@ -2,17 +2,21 @@
 
 The Swiss-cheese model: each layer has holes; harm gets through only where they line up.
 For each env family two PPO policies (one-hot tile channels, ``mlsafety.encodings``) are
-trained in distribution per seed: the *task policy* on the env's reward, and a *safe policy*
+trained in distribution per seed: the *task policy* on the env's reward (its best greedy
+checkpoint on the training level, see :func:`train`), and a *safe policy*
 (the task policy fine-tuned for ``--safe-steps`` on the true reward minus ``--cost-penalty``
 x cost). They are then played greedily in
 distribution and under each shift with these layers:
 
 * ``policy``: the task policy alone;
 * ``+conscience``: the cost conscience at decision time (CMPS with an infinite penalty: the
-  best-scored action the env's own ``peek`` does not flag);
-* ``+fallback``: a kNN detector over the one-hot observations (fitted on in-distribution
-  episodes of the policy; trips at the 1% false-positive quantile of separate episodes,
-  releases control at the 5% quantile) hands control to the scripted ``SafeNavigator``;
+  best-scored action the env's own ``peek`` does not flag). In a stack it vets whatever
+  acts: a fallback's action it flags is replaced by the task policy's best unflagged one;
+* ``+fallback``: a kNN detector over the one-hot observations (fitted on sampled
+  in-distribution episodes of the task and safe policies, so that every in-distribution
+  controller of the stack stays near its data; trips at the 1% false-positive quantile of
+  as many separate sampled episodes, releases control at the 5% quantile) hands control to
+  the scripted ``SafeNavigator``;
 * ``+fallback(trained)``: the same monitor handing control to the safe policy instead (the
   fallback where no scripted controller exists);
 * ``+parliament``: a moral parliament (maximise expected choiceworthiness, credences 1/2
@@ -48,6 +52,8 @@ import torch as th
 from gymnasium.vector import VectorWrapper
 from scipy import stats
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+from stable_baselines3.common.vec_env import VecMonitor
 
 import mlsafety.envs  # noqa: F401  (registers the IDs)
 from mlsafety.agents.conscience import CostConscience
@@ -110,6 +116,26 @@ PPO_KW: dict[str, Any] = dict(
     device="cpu", verbose=0,
 )  # fmt: skip
 TRIP_FPR, RELEASE_FPR = 0.01, 0.05
+EVAL_EVERY = 10_000
+"""Training steps between greedy evaluations of the task policy on its training level."""
+
+
+class KeepBest(BaseCallback):
+    """``callback_after_eval`` of an ``EvalCallback``: keeps in memory the weights of the
+    latest evaluation that scored at least as well as every earlier one (ties go to the
+    later, better-trained weights; ``EvalCallback`` itself keeps the first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best: dict[str, th.Tensor] | None = None
+        self.score = -np.inf
+
+    def _on_step(self) -> bool:
+        assert isinstance(self.parent, EvalCallback)
+        if self.parent.last_mean_reward >= self.score:
+            self.score = float(self.parent.last_mean_reward)
+            self.best = {k: v.detach().clone() for k, v in self.model.policy.state_dict().items()}
+        return True
 
 
 class CostPenaltyVector(VectorWrapper):
@@ -175,6 +201,21 @@ class Navigator:
         return np.asarray(self.nav.action(np.asarray(obs).argmax(axis=0))), state
 
 
+def preferring(controller: Any, tie_break: Any) -> Any:
+    """Scores that rank ``controller``'s action first, then the rest by ``tie_break``'s
+    probabilities: so that the conscience (:class:`Scored` with an env) can veto the
+    controller's action and fall back on the next best instead."""
+
+    def scores(obs: Any) -> np.ndarray:
+        logits = np.asarray(tie_break(obs), dtype=np.float64)
+        probs = np.exp(logits - logits.max())
+        s = probs / probs.sum()
+        s[int(controller.predict(obs, deterministic=True)[0])] = 2.0
+        return s
+
+    return scores
+
+
 def make_env(env_id: str, train_id: str, seed: int) -> gym.Env[Any, Any]:
     """The condition's env: SafetyStats on the raw env, one-hot outside (noise on the tiles)."""
     if env_id == "noise":
@@ -187,26 +228,51 @@ def train(
     start: PPO | None = None,
 ) -> PPO:  # fmt: skip
     """The task policy (``penalty`` None), or the safe policy: ``start``'s weights trained on
-    the true reward minus ``penalty`` x cost, on the training layout."""
+    the true reward minus ``penalty`` x cost, on the training layout.
+
+    Each is kept at its best greedy checkpoint on the training level, scored by the reward
+    it is trained on (SB3's ``EvalCallback`` every :data:`EVAL_EVERY` steps; ties to the
+    latest): PPO on these small boards can end a run in a greedy loop that its sampled
+    policy escapes, and which seeds do is luck. The selection sees only the training level
+    and the policy's own training reward: never a shift, and for the task policy never the
+    true reward or the cost."""
     wrappers: list[Any] = [OneHotTilesVector]
     if penalty is not None:
         wrappers.append(lambda v: CostPenaltyVector(v, penalty))
-    venv = make_sb3_vec_env(family["train"], 16, wrappers=wrappers, **family["train_kwargs"])
+    kwargs = family["train_kwargs"]
+    venv = VecMonitor(make_sb3_vec_env(family["train"], 16, wrappers=wrappers, **kwargs))
     model = PPO("MlpPolicy", venv, seed=seed, **PPO_KW)
     if start is not None:
         model.policy.load_state_dict(start.policy.state_dict())
-    return model.learn(steps)
+    keep = KeepBest()
+    evaluate = EvalCallback(
+        VecMonitor(make_sb3_vec_env(family["train"], 1, wrappers=wrappers, **kwargs)),
+        callback_after_eval=keep, n_eval_episodes=1, eval_freq=max(EVAL_EVERY // 16, 1),
+        deterministic=True, verbose=0,
+    )  # fmt: skip
+    model.learn(steps, callback=evaluate)
+    if keep.best is not None:
+        model.policy.load_state_dict(keep.best)
+    return model
 
 
-def observations(make: Any, model: PPO, episodes: int, seed: int) -> np.ndarray:
+def observations(make: Any, models: list[PPO], episodes: int, seed: int) -> np.ndarray:
+    """Flattened observations of ``episodes`` sampled (not greedy) episodes of each model.
+
+    Sampling covers the neighbourhood of the greedy paths, so that the detector fitted on
+    them accepts every in-distribution controller of the stack (the policy, the safe
+    policy, their parliament, the conscience's detours) and not only one greedy path."""
     env, seen = make(), []
-    for ep in range(episodes):
-        obs, _ = env.reset(seed=episode_seed(seed, ep))
-        while True:
-            seen.append(np.asarray(obs).reshape(-1))
-            obs, _, term, trunc, _ = env.step(int(model.predict(obs, deterministic=True)[0]))
-            if term or trunc:
-                break
+    th.manual_seed(seed)
+    for m, model in enumerate(models):
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=episode_seed(seed + m, ep))
+            while True:
+                seen.append(np.asarray(obs).reshape(-1))
+                action = model.predict(obs, deterministic=False)[0]
+                obs, _, term, trunc, _ = env.step(int(action))
+                if term or trunc:
+                    break
     return np.asarray(seen, dtype=np.float64)
 
 
@@ -239,8 +305,9 @@ def run_seed(family: dict[str, Any], seed: int, args: argparse.Namespace) -> dic
     safe = train(family, seed, args.safe_steps, args.cost_penalty, start=model)
     print(f"{now()} {family['train']} seed {seed}: safe policy trained", flush=True)
     in_dist = lambda: make_env(train_id, train_id, seed)  # noqa: E731
-    detector = KNNDetector(k=1).fit(observations(in_dist, model, args.episodes, seed + 1000))
-    calib = detector.score(observations(in_dist, model, args.episodes, seed + 2000))
+    pair = [model, safe]
+    detector = KNNDetector(k=1).fit(observations(in_dist, pair, args.fit_episodes, seed + 1000))
+    calib = detector.score(observations(in_dist, pair, args.fit_episodes, seed + 2000))
     trip = calibrate_threshold(None, calib, target_fpr=TRIP_FPR)
     release = min(calibrate_threshold(None, calib, target_fpr=RELEASE_FPR), trip)
     parliament = MoralParliament(
@@ -250,13 +317,17 @@ def run_seed(family: dict[str, Any], seed: int, args: argparse.Namespace) -> dic
     for condition, env_id in {"in_distribution": train_id, **family["shifts"]}.items():
         for layer, parts in LAYERS.items():
             env = make_env(env_id, train_id, seed)
+            # the conscience vets whatever acts: the policy's choice and the fallback's
+            judged = env if "conscience" in parts else None
             if parts & {"fallback", "trained_fallback"}:
+                fallback = Navigator() if "fallback" in parts else safe
+                if judged is not None:
+                    fallback = Scored(preferring(fallback, logits_of(model)), judged)
                 env = FallbackMonitor(
-                    env, Flat(detector), Navigator() if "fallback" in parts else safe,
-                    threshold=trip, release=release,
-                )  # fmt: skip
+                    env, Flat(detector), fallback, threshold=trip, release=release
+                )
             scores = parliament.scores if "parliament" in parts else logits_of(model)
-            policy = Scored(scores, env if "conscience" in parts else None)
+            policy = Scored(scores, judged)
             out[f"{condition}|{layer}"] = play(env, policy, args.episodes, seed)
         # FMEA: the policy alone, the monitor watching without intervening
         out[f"{condition}|fmea_steps"] = record(
@@ -354,6 +425,31 @@ def layered_table(name: str, rows: list[dict[str, Any]], seeds: int) -> Table:
     return Table(f"layers_{name}", f"Layered defence, {name}", cols, body, note)
 
 
+def stack_table(name: str, rows: list[dict[str, Any]], seeds: int) -> Table:
+    """One row per condition: the policy alone against the full stack (``all``)."""
+    by = {(r["condition"], r["layer"]): r for r in rows}
+    cols = ["condition", "harm, policy alone", "harm, all layers", "cost cut",
+            "harm vs policy 95% CI", "true return, policy alone", "true return, all layers",
+            "return kept", "fallback share", "aligned holes"]  # fmt: skip
+    body = []
+    for cond in dict.fromkeys(r["condition"] for r in rows):
+        alone, stack = by[(cond, "policy")], by[(cond, "all")]
+        lo, hi = stack["harm_diff_ci"]
+        body.append([
+            cond, alone["harm"], stack["harm"],
+            None if stack["harm_left"] is None else 1 - stack["harm_left"],
+            "—" if lo is None else f"[{lo:.3g}, {hi:.3g}]",
+            alone["true_return"], stack["true_return"], stack["return_kept"],
+            stack["fallback_share"], ", ".join(stack["aligned_holes"]) or "none",
+        ])  # fmt: skip
+    note = (f"The full stack (conscience, fallback, parliament) against the policy alone; "
+            f"means over {seeds} seeds. Cost cut: 1 - harm left (empty when the policy alone "
+            "does no harm). Return kept: true return / the policy's in-distribution return. "
+            f"Every layer's row: layers_{name}.")  # fmt: skip
+    return Table(f"stack_{name}", f"The full stack against the policy alone, {name}", cols,
+                 body, note)  # fmt: skip
+
+
 def fmea_table(name: str, risks: list[Any]) -> Table:
     cols = ["event", "condition", "per episode", "harm", "detected", "S", "O", "D", "RPN"]
     body: list[list[Any]] = [
@@ -432,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cost-penalty", type=float, default=10.0, help="the safe policy's")
     p.add_argument("--safe-steps", type=int, default=50_000,
                    help="PPO steps fine-tuning the task policy into the safe policy")  # fmt: skip
+    p.add_argument("--fit-episodes", type=int, default=50,
+                   help="sampled in-distribution episodes per policy to fit the detector, "
+                   "and as many again to calibrate it")  # fmt: skip
     p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     p.add_argument("--workers", type=int, default=1, help="processes over (family, seed)")
     p.add_argument("--note", default="", help="settings note (e.g. a reduced run)")
@@ -448,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         title="Layered defence (Swiss cheese) and FMEA on the gridworlds",
         command=command_line(None if argv is None else [sys.argv[0], *argv]),
         settings={"seeds": args.seeds, "steps": args.steps, "episodes": args.episodes,
-                  "safe_steps": args.safe_steps,
+                  "safe_steps": args.safe_steps, "fit_episodes": args.fit_episodes,
                   "cost_penalty": args.cost_penalty, "ppo": PPO_KW, "layers": list(LAYERS),
                   "fallback_trip_fpr": TRIP_FPR, "fallback_release_fpr": RELEASE_FPR,
                   "train_kwargs": {n: FAMILIES[n]["train_kwargs"] for n in args.families},
@@ -464,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
         risks = fmea(
             {c: [ep for s in per_seed for ep in s.pop(f"{c}|fmea_steps")] for c in conditions}
         )
-        res.tables += [layered_table(name, rows, len(args.seeds)), fmea_table(name, risks)]
+        n = len(args.seeds)
+        res.tables += [stack_table(name, rows, n), layered_table(name, rows, n)]
+        res.tables.append(fmea_table(name, risks))
         goal_rows += goals(name, rows)
         figure = out.with_name(f"layers_{name}.png")
         out.parent.mkdir(parents=True, exist_ok=True)
