@@ -97,17 +97,44 @@ def atomic_write_json(path: PathLike, obj: Any, *, indent: int | None = 2) -> Pa
     return atomic_write_text(path, dumps_strict(obj, indent=indent) + "\n")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
+
+
+def remove_orphans(target: Path) -> list[Path]:
+    """Remove the temporary folders that killed processes left beside ``target``.
+
+    :func:`atomic_folder` names its temporary folder ``.<name>.<pid>.<random>``; one whose
+    process no longer runs on this machine was left by a kill (SIGKILL/SIGTERM skip the
+    clean-up). Returns what was removed."""
+    removed = []
+    for tmp in target.parent.glob(f".{target.name}.*"):
+        pid = tmp.name.removeprefix(f".{target.name}.").split(".", 1)[0]
+        if tmp.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
 def atomic_folder(final: PathLike, fill: Callable[[Path], None]) -> Path:
     """Create the folder ``final`` by ``fill(tmp_folder)`` and a rename; return it.
 
     An existing ``final`` is returned as it is (another process won the race, or it was
-    filled before). On an exception nothing is left behind.
+    filled before). On an exception nothing is left behind; what a killed process left
+    is removed by the next call for the same folder (:func:`remove_orphans`).
     """
     target = Path(final)
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    remove_orphans(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", dir=target.parent))
     try:
         fill(tmp)
         try:
