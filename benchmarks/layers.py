@@ -203,14 +203,12 @@ class Navigator:
 
 def preferring(controller: Any, tie_break: Any) -> Any:
     """Scores that rank ``controller``'s action first, then the rest by ``tie_break``'s
-    probabilities: so that the conscience (:class:`Scored` with an env) can veto the
-    controller's action and fall back on the next best instead."""
+    scores: so that the conscience (:class:`Scored` with an env) can veto the controller's
+    action and fall back on the next best instead."""
 
     def scores(obs: Any) -> np.ndarray:
-        logits = np.asarray(tie_break(obs), dtype=np.float64)
-        probs = np.exp(logits - logits.max())
-        s = probs / probs.sum()
-        s[int(controller.predict(obs, deterministic=True)[0])] = 2.0
+        s = np.array(tie_break(obs), dtype=np.float64)
+        s[int(controller.predict(obs, deterministic=True)[0])] = s.max() + 1.0
         return s
 
     return scores
