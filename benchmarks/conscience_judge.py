@@ -56,6 +56,7 @@ DIMS = ("harm_others", "harm_self", "help_others", "help_self")
 VARIANTS = (
     "frozen-minilm",
     "frozen-minilm-mlp",
+    "frozen-minilm+hash-mlp",
     "frozen-minilm-int8",
     "frozen-hash",
     "finetuned-minilm",

