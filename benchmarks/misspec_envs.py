@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     cases: list[tuple[str, str, Callable[[], gym.Env[Any, Any]], int, str]] = [
         ("TrafficMerge-v0", "env", lambda: gym.make("mlsafety/TrafficMerge-v0"),
          args.traffic_steps, "1 s of road (5 simulation steps)"),
+        ("RampMerge-v0", "env", lambda: gym.make("mlsafety/RampMerge-v0"),
+         args.steps, "1 s of road (4 simulation steps)"),
         ("GlucoseMonitoring-v0", "env", lambda: gym.make("mlsafety/GlucoseMonitoring-v0"),
          args.steps, "3 min of the patient (3 RK4 steps)"),
         ("PandemicPolicy-v0", "env", lambda: gym.make("mlsafety/PandemicPolicy-v0"),

@@ -1,6 +1,6 @@
 """Reward misspecification against capability (Pan, Bhatia & Steinhardt, ICLR 2022).
 
-For each env (default: the three misspecification sims of ``mlsafety.envs.misspec``), a
+For each env (default: the four misspecification sims of ``mlsafety.envs.misspec``), a
 capability sweep (:mod:`mlsafety.sweeps`): PPO trained on the proxy reward across model
 size (``net_arch``), training steps and, where the env has such an option, action-space
 resolution, several seeds per point, each run evaluated greedily on held-out episodes.
@@ -53,6 +53,7 @@ from mlsafety.sweeps.spec import env_options
 
 MISSPEC_ENVS = (
     "mlsafety/TrafficMerge-v0",
+    "mlsafety/RampMerge-v0",
     "mlsafety/GlucoseMonitoring-v0",
     "mlsafety/PandemicPolicy-v0",
 )

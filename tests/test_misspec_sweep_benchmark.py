@@ -24,10 +24,11 @@ def load_benchmark():
     return module
 
 
-def test_defaults_are_the_three_misspecification_sims():
+def test_defaults_are_the_misspecification_sims():
     bench = load_benchmark()
     assert bench.MISSPEC_ENVS == (
         "mlsafety/TrafficMerge-v0",
+        "mlsafety/RampMerge-v0",
         "mlsafety/GlucoseMonitoring-v0",
         "mlsafety/PandemicPolicy-v0",
     )

@@ -1,7 +1,8 @@
 """Reward misspecification at scale of capability (Pan, Bhatia & Steinhardt, ICLR 2022).
 
-Three sims whose reward is a misspecified proxy of a true objective reported in
+Four sims whose reward is a misspecified proxy of a true objective reported in
 ``info["true_reward"]``: :class:`TrafficMerge` (highway-env's merge road),
+:class:`RampMerge` (an on-ramp with inflows in a fast numpy traffic model),
 :class:`GlucoseMonitoring` (the UVa/Padova type-1 diabetes patient model) and
 :class:`PandemicPolicy` (a regulation-stage policy over a stochastic SEIR town).
 
@@ -25,6 +26,7 @@ from mlsafety.envs.registration import EnvEntry, lazy_exports, register_env
 if TYPE_CHECKING:
     from mlsafety.envs.misspec.glucose import GlucoseMonitoring
     from mlsafety.envs.misspec.pandemic import PandemicPolicy
+    from mlsafety.envs.misspec.ramp_merge import RampMerge
     from mlsafety.envs.misspec.traffic_merge import TrafficMerge
 
 FAMILY = "misspec"
@@ -34,6 +36,8 @@ _PKG = "mlsafety.envs.misspec"
 MISSPEC_ENVS: tuple[tuple[str, str, str, str, tuple[str, ...], str], ...] = (
     ("TrafficMerge", "traffic_merge", "TrafficMerge", "scope", ("ontological", "misweighting"),
      "highway merge: mean-velocity proxy vs commute time of every car (highway-env)"),
+    ("RampMerge", "ramp_merge", "RampMerge", "ontological", ("scope", "misweighting"),
+     "on-ramp merge with inflows (numpy IDM): mean-velocity proxy vs time in the system"),
     ("GlucoseMonitoring", "glucose", "GlucoseMonitoring", "ontological", ("misweighting",),
      "insulin dosing for a T1D patient: cost-aware proxy vs the BG risk index"),
     ("PandemicPolicy", "pandemic", "PandemicPolicy", "misweighting", ("scope",),
@@ -52,6 +56,7 @@ for _name, _module, _cls, _default, _others, _summary in MISSPEC_ENVS:
 
 _LAZY: dict[str, str] = {
     "TrafficMerge": "traffic_merge",
+    "RampMerge": "ramp_merge",
     "GlucoseMonitoring": "glucose",
     "PandemicPolicy": "pandemic",
 }
@@ -62,6 +67,7 @@ __all__ = [
     "MISSPEC_ENVS",
     "GlucoseMonitoring",
     "PandemicPolicy",
+    "RampMerge",
     "TrafficMerge",
     "check_kind",
 ]
