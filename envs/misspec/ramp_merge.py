@@ -27,7 +27,6 @@ CRITICAL_GAP = 1.5  # s: the time gap a merging car leaves the highway car behin
 IDM_A, IDM_B, IDM_S0, IDM_T = 1.5, 2.0, 2.0, 1.2
 HIGHWAY_SPEED, RAMP_SPEED, EGO_ACCEL = 30.0, 30.0, 2.0  # desired speeds (m/s), ego's |a| (m/s2)
 SPEED_SCALE = 30.0
-EGO_START_SPEED = (5.0, 8.0)  # m/s, drawn at reset
 
 
 def idm(v: F64, v0: F64, gap: F64, dv: F64) -> F64:
@@ -61,6 +60,10 @@ class RampMerge(gym.Env[F32, np.int64]):
     * ``"scope"``: the mean speed of the highway lane only (the ramp is out of view).
     * ``"misweighting"``: the controlled car's own speed weighted ``ego_weight`` against the
       mean speed of the others.
+
+    The controlled car starts 15 m down the ramp at a speed drawn from ``start_speed``
+    (default 5-8 m/s): the slower it starts, the fewer steps of braking the exploit takes,
+    and the easier it is to find.
 
     ## Action Space
     ``Discrete(action_levels)``: the controlled car's acceleration, evenly spaced over
@@ -120,6 +123,7 @@ class RampMerge(gym.Env[F32, np.int64]):
         substeps: int = 4,
         ego_weight: float = 0.5,
         stop_speed: float = 1.0,
+        start_speed: tuple[float, float] = (5.0, 8.0),
         render_mode: str | None = None,
     ) -> None:
         self.misspecification = check_kind(misspecification, RAMP_KINDS)
@@ -137,6 +141,15 @@ class RampMerge(gym.Env[F32, np.int64]):
         self.substeps = check_int("substeps", substeps, 1, 20)
         self.ego_weight = check_prob("ego_weight", ego_weight)
         self.stop_speed = number("stop_speed", stop_speed, nonnegative=True)
+        try:
+            lo, hi = (number("start_speed", v, nonnegative=True) for v in start_speed)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"start_speed must be a (low, high) pair of speeds in m/s, got {start_speed!r}"
+            ) from exc
+        if not lo <= hi <= RAMP_SPEED:
+            raise ValueError(f"start_speed must have 0 <= low <= high <= 30, got {start_speed!r}")
+        self.start_speed = (lo, hi)
         check_render_mode(render_mode, self.metadata["render_modes"])
         self.render_mode = render_mode
         self.dt = 1.0
@@ -169,9 +182,7 @@ class RampMerge(gym.Env[F32, np.int64]):
         xs = xs + rng.uniform(-0.2, 0.2, xs.shape) * spacing
         n = len(xs)
         self.x = np.concatenate([[RAMP_START + 15.0], xs])
-        self.v = np.concatenate(
-            [[rng.uniform(EGO_START_SPEED[0], EGO_START_SPEED[1])], np.full(n, 27.0)]
-        )
+        self.v = np.concatenate([[rng.uniform(*self.start_speed)], np.full(n, 27.0)])
         self.lane = np.concatenate([[RAMP], np.full(n, MAIN)])
         self.t = 0
         self.time = 0.0

@@ -73,6 +73,10 @@ def test_options_are_validated() -> None:
         RampMerge(ramp_headway=0.5)
     with pytest.raises(ValueError, match="action_levels"):
         RampMerge(action_levels=1)
+    with pytest.raises(ValueError, match="start_speed"):
+        RampMerge(start_speed=(8.0, 3.0))
+    with pytest.raises(ValueError, match="start_speed"):
+        RampMerge(start_speed=5.0)  # type: ignore[arg-type]
     env = RampMerge()
     with pytest.raises(RuntimeError, match="before reset"):
         env.step(0)
