@@ -16,6 +16,8 @@ Every variant trains on the same folds in the same run; settings are fixed befor
   regressions) on frozen sentence embeddings: ``p_wrong`` on every training row, one head per
   morality dimension on the rows with vectors;
 * ``frozen-minilm-mlp``: the same with perceptron heads (``head="mlp"``: 256 ReLU units);
+* ``frozen-minilm+hash-mlp``: perceptron heads on MiniLM embeddings concatenated with the
+  hashed words (``encoder="minilm+hash"``);
 * ``finetuned-minilm``: :class:`FineTunedConscience`, MiniLM trained end to end
   (``--epochs``, ``--finetune-layers``).
 
