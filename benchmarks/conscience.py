@@ -33,6 +33,7 @@ Writes ``benchmarks/results/conscience.json`` (mlsafety.results) and prints its 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import multiprocessing as mp
 import sys
 import time
@@ -144,7 +145,13 @@ def run_jobs(
     jobs: list[dict[str, Any]], workers: int, pool: Any, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    results = map(dispatch, jobs) if pool is None else pool.imap_unordered(dispatch, jobs)
+    # a worker that dies (killed, out of memory) raises BrokenProcessPool here instead of
+    # leaving its job unanswered, as multiprocessing.Pool would, and the run waiting forever
+    results = (
+        map(dispatch, jobs)
+        if pool is None
+        else (f.result() for f in cf.as_completed([pool.submit(dispatch, j) for j in jobs]))
+    )
     for row in results:
         rows.append(row)
         what = row.get("scenario", row.get("env"))
@@ -235,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "context" in args.variants:
         default_conscience(context=True)
     ctx = mp.get_context("spawn")
-    pool = ctx.Pool(args.workers) if args.workers > 1 else None
+    pool = cf.ProcessPoolExecutor(args.workers, mp_context=ctx) if args.workers > 1 else None
     try:
         # 1. training length, on the train split only
         jobs = [
@@ -367,8 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += run_jobs(jobs, args.workers, pool, log)
     finally:
         if pool is not None:
-            pool.close()
-            pool.join()
+            pool.shutdown(cancel_futures=True)
     doc = report(args, rows, length, length_table, grid_rows, chosen, best, held_out)
     doc.settings["seconds"] = round(time.perf_counter() - t0)
     write_results(args.output, doc)
