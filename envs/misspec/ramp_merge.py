@@ -242,15 +242,15 @@ class RampMerge(gym.Env[F32, np.int64]):
 
     def _arrive(self) -> None:
         """Vehicles due at each entrance enter when there is room, else wait there."""
-        while self.time >= self.next_arrival[MAIN]:
-            self.waiting[MAIN] += 1
-            self.in_system += 1
-            self.next_arrival[MAIN] += self.highway_headway
-        while self.time >= self.next_arrival[RAMP]:
-            self.waiting[RAMP] += 1
-            self.in_system += 1
-            self.next_arrival[RAMP] += self.ramp_headway
-        for lane, x0, v0 in ((MAIN, 0.0, 25.0), (RAMP, RAMP_START, 20.0)):
+        entrances = (
+            (MAIN, 0.0, 25.0, self.highway_headway),
+            (RAMP, RAMP_START, 20.0, self.ramp_headway),
+        )
+        for lane, x0, v0, headway in entrances:
+            while self.time >= self.next_arrival[lane]:
+                self.waiting[lane] += 1
+                self.in_system += 1
+                self.next_arrival[lane] += headway
             if not self.waiting[lane]:
                 continue
             on = self.lane == lane
