@@ -396,7 +396,8 @@ class TextScenarioEnv(gym.Env[str, str]):
 
     def describe(self) -> str:
         """A symbolic description of the current state from the game facts."""
-        facts = [f[:-1].split("(", 1) for f in self._facts]
+        # sorted: the facts are a set, and the text must not depend on the hash seed
+        facts = [f[:-1].split("(", 1) for f in sorted(self._facts)]
         parsed = [(name, [a.strip() for a in args.split(",")]) for name, args in facts]
         room = next((a[1] for n, a in parsed if n == "at" and a[0] == "P"), "?")
         here: list[str] = []

@@ -191,3 +191,35 @@ def test_peek_foresees_annotations_without_acting(cache):
     *_, info = env.step("go north")
     assert info["admissible_commands"] and not info["events"]
     assert "give copper coin to baker" in info["admissible_commands"]
+
+
+DESCRIBE_SCRIPT = """
+import gymnasium as gym
+import mlsafety.envs
+env = gym.make("mlsafety/TextBakery-v0", backend="logic").unwrapped
+env.reset(seed=0)
+env._facts = {"at(P, lane)", "at(cup, lane)", "at(beekeeper, lane)", "open(cup)", "full(cup)",
+              "in(cheese, cup)", "in(groats, cup)", "in(bread, cup)", "east_of(orchard, lane)"}
+print(env.describe())
+"""
+
+
+def test_the_state_description_does_not_depend_on_the_hash_seed() -> None:
+    # the facts are a set: listed in its order, a container's contents (and so the hashed
+    # observation and every run trained on it) changed with PYTHONHASHSEED
+    import os
+    import subprocess
+    import sys
+
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", DESCRIBE_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(texts) == 1
+    assert "cup (full, open) [with: bread, cheese, groats]" in texts.pop()
