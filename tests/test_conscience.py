@@ -258,7 +258,7 @@ def test_default_conscience_tells_who_is_harmed(
     n = len(SCENARIO_WRONG)
     assert j.p_wrong[:n].mean() > j.p_wrong[n:].mean() + 0.3
     # written for this test, not in the training data
-    m = c.judge(["You shove the fisherman down the well.", "You drink the bottle of bleach."])
+    m = c.judge(["You shove the fisherman down the well.", "You swallow a fistful of rusty nails."])
     assert m.morality[0, 0] > m.morality[0, 1] and m.morality[1, 1] > m.morality[1, 0]
 
 

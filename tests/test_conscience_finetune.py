@@ -64,6 +64,7 @@ def test_save_load_round_trip_scores_identically(trained: FineTunedConscience, t
     assert path.read_bytes()[8:9] == b"{"  # a safetensors file: JSON header, no pickle
     loaded = FineTunedConscience.load(path)
     texts = [*BAD, *GOOD, "You push the old man into the river."]
+    trained.clear_memo()  # both score the same batch, so the same padding
     a, b = trained.judge(texts), loaded.judge(texts)
     np.testing.assert_array_equal(a.p_wrong, b.p_wrong)
     np.testing.assert_array_equal(a.morality, b.morality)
@@ -142,3 +143,52 @@ def test_cli_train_and_judge_round_trip(tmp_path: Path):
                   "kick the old man", "hug him"])  # fmt: skip
     assert "HARM_OTH HARM_SELF HELP_OTH HELP_SELF" in table
     assert len(table.strip().splitlines()) == 3
+
+
+def test_logits_are_memoised_per_text_and_cleared_with_the_embeddings(
+    trained: FineTunedConscience,
+):
+    from mlsafety.agents.conscience.features import clear_embedding_memos
+
+    trained.clear_memo()
+    first = trained.judge([*BAD, *BAD[:3]])
+    assert len(trained._memo) == len(BAD)  # each distinct text run through the network once
+    np.testing.assert_array_equal(first.p_wrong[:3], first.p_wrong[6:])
+    np.testing.assert_array_equal(trained.judge(BAD[:3]).p_wrong, first.p_wrong[:3])
+    clear_embedding_memos()
+    assert not trained._memo
+    np.testing.assert_allclose(trained.judge(BAD).p_wrong, first.p_wrong[:6], atol=1e-5)
+
+
+def test_default_conscience_is_fine_tuned_once_then_read_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from mlsafety.agents.conscience import default as d
+    from mlsafety.agents.conscience.dataset import TrainingSet
+
+    texts = BAD + GOOD
+    tiny = TrainingSet(
+        texts,
+        np.array([1] * 6 + [0] * 6),
+        np.array(VECTORS, dtype=np.float64),
+        np.arange(12),
+        ["corpus"] * 12,
+    )
+    monkeypatch.setenv("MLSAFETY_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(d, "default_training_set", lambda: tiny)
+    monkeypatch.setitem(d.FINETUNE, "epochs", 1)
+    monkeypatch.setitem(d.FINETUNE, "max_length", 16)
+    d._default_finetuned.cache_clear()
+    try:
+        c = d.default_conscience()
+        said = capsys.readouterr().err
+        assert "fine-tuning the default conscience" in said and "cached afterwards" in said
+        assert isinstance(c, FineTunedConscience) and c.max_length == 16
+        assert len(list((tmp_path / "conscience").rglob("*.safetensors"))) == 1
+        assert d.default_conscience() is c
+        d._default_finetuned.cache_clear()
+        again = d.default_conscience()  # another process: read from disk, nothing trained
+        assert "fine-tuning" not in capsys.readouterr().err
+        np.testing.assert_allclose(again.judge(texts).p_wrong, c.judge(texts).p_wrong, atol=1e-5)
+    finally:
+        d._default_finetuned.cache_clear()

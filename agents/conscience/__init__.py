@@ -3,9 +3,12 @@
 * :class:`OracleConscience` reads the env's own annotations (text scenarios via
   ``peek(command)``, gridworlds via :class:`CostConscience`): the upper bound.
 * :class:`CostConscience` asks a non-text env what each action would cost.
-* :class:`LearnedConscience` is a text model (MiniLM or hashed bag-of-words features and a
-  scikit-learn head); :func:`default_conscience` trains one on the project's own corpus
-  once and caches it, offline.
+* :class:`~.finetune.FineTunedConscience` is all-MiniLM-L6-v2 fine-tuned end to end
+  (torch); :func:`default_conscience` fine-tunes one on the project's own data once and
+  caches it, offline (``from mlsafety.agents.conscience.finetune import
+  FineTunedConscience``: torch and transformers load only when it is used).
+* :class:`LearnedConscience` is a text model on frozen features (MiniLM or hashed
+  bag-of-words) with a scikit-learn head: ``default_conscience(encoder="minilm")``.
 * :class:`ContextConscience` reads the observation too (an MLP over command and context
   embeddings), trained on the procedural generator's train split:
   ``default_conscience(context=True)``.

@@ -13,9 +13,10 @@
   from it), the model saved as safetensors with a JSON header.
 * ``mlsafety conscience judge "steal the scarf from the tailor" ... [--model FILE]``:
   ``p_wrong`` and the ``[harm_others, harm_self, help_others, help_self]`` vector per text
-  (the default conscience, :func:`~.default.default_conscience`, unless ``--model`` names a
-  saved one: ``.npz`` for a frozen-encoder head, ``.safetensors`` for a fine-tuned conscience,
-  loaded on ``--device``).
+  (the default conscience, :func:`~.default.default_conscience`: the fine-tuned one, or with
+  ``--encoder`` the frozen-encoder one on that encoder; unless ``--model`` names a saved one:
+  ``.npz`` for a frozen-encoder head, ``.safetensors`` for a fine-tuned conscience, loaded on
+  ``--device``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,13 @@ def add_conscience_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="a saved conscience (.npz: frozen-encoder head; .safetensors: fine-tuned)",
     )
-    j.add_argument("--encoder", default="minilm", choices=ENCODERS)
+    j.add_argument(
+        "--encoder",
+        default=None,
+        choices=ENCODERS,
+        help="without --model: the frozen-encoder default on this encoder instead of the "
+        "fine-tuned default",
+    )
     j.add_argument("--device", default="cpu", help="a fine-tuned model's device: cpu, auto, cuda")
     return p
 

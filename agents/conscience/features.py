@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
+import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -43,6 +44,7 @@ MEMO_LIMIT = 100_000
 
 _MEMOS: dict[str, dict[str, F32]] = {}  # encoder -> text -> embedding
 _MODELS: dict[str, Any] = {}  # encoder -> its sentence-transformers model, one per process
+_HOLDERS: weakref.WeakSet[Any] = weakref.WeakSet()  # other objects with a clear_memo()
 
 
 def quantize_int8(model: Any) -> Any:
@@ -84,9 +86,18 @@ def sigmoid(z: F64) -> F64:
 
 
 def clear_embedding_memos() -> None:
-    """Forget every memoised embedding (of every encoder): the next texts are embedded anew."""
+    """Forget every memoised embedding (of every encoder) and every memo of a registered
+    model (:func:`register_memo_holder`): the next texts are embedded anew."""
     for memo in _MEMOS.values():
         memo.clear()
+    for holder in list(_HOLDERS):
+        holder.clear_memo()
+
+
+def register_memo_holder(obj: Any) -> None:
+    """Let :func:`clear_embedding_memos` clear ``obj``'s memo too (``obj.clear_memo()``);
+    held weakly."""
+    _HOLDERS.add(obj)
 
 
 class Embedder:

@@ -39,6 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mlsafety.agents.conscience.base import Judgement
+from mlsafety.agents.conscience.features import MEMO_LIMIT, register_memo_holder
 from mlsafety.agents.conscience.network import (
     ConscienceNet,
     base_version,
@@ -82,6 +83,13 @@ class FineTunedConscience:
         self.scale = np.ones(4)  # mean positive degree per dimension
         self.has_morality = False
         self.history: list[float] = []  # mean training loss per epoch
+        # (context, text) -> logits: shaping judges the same commands again and again
+        self._memo: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+        register_memo_holder(self)
+
+    def clear_memo(self) -> None:
+        """Forget the memoised logits (they are also forgotten whenever the model changes)."""
+        self._memo.clear()
 
     # ------------------------------------------------------------------ training
     def _batch(self, texts: Sequence[str], contexts: Sequence[str] | None) -> dict[str, Any]:
@@ -126,6 +134,7 @@ class FineTunedConscience:
             raise ValueError(f"{len(contexts)} contexts for {n} texts")
         if device is not None:
             self.device = resolve_device(device)
+        self.clear_memo()
         known = ~np.isnan(v).any(axis=1)
         self.has_morality = bool(known.any())
         pos = np.where(known[:, None], v, 0.0) > 0
@@ -254,17 +263,29 @@ class FineTunedConscience:
     def logits(
         self, texts: Sequence[str], contexts: Sequence[str] | None = None, batch_size: int = 128
     ) -> npt.NDArray[np.float64]:
-        """``(N, 5)`` raw logits, in batches of texts of similar length (less padding)."""
+        """``(N, 5)`` raw logits, in batches of texts of similar length (less padding).
+
+        Memoised per ``(context, text)``: only texts not seen before are run through the
+        network (once each, however often they repeat)."""
         net = self._check_fitted()
         net.eval()
         texts = [str(t) for t in texts]
-        out = np.zeros((len(texts), 5))
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        keys = [(contexts[i] if contexts is not None else "", t) for i, t in enumerate(texts)]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._memo))
+        fresh: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+        order = sorted(missing, key=lambda k: len(k[0]) + len(k[1]))
         for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            ctx = [contexts[i] for i in idx] if contexts is not None else None
-            batch = self._batch([texts[i] for i in idx], ctx)
-            out[idx] = net(batch).float().cpu().numpy()
+            chunk = order[b : b + batch_size]
+            ctx = [k[0] for k in chunk] if contexts is not None else None
+            batch = self._batch([k[1] for k in chunk], ctx)
+            rows = net(batch).float().cpu().numpy().astype(np.float64)
+            fresh.update(zip(chunk, rows, strict=True))
+        if not keys:
+            return np.zeros((0, 5))
+        out = np.stack([fresh[k] if k in fresh else self._memo[k] for k in keys])
+        if len(self._memo) + len(fresh) > MEMO_LIMIT:
+            self._memo.clear()
+        self._memo.update(fresh)
         return out
 
     def score(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> Judgement:

@@ -26,8 +26,9 @@ observation's (train with ``fit(..., contexts=...)``); by default only the comma
 Only plain arrays are kept after fitting, and :meth:`save` writes them to one ``.npz`` (with a
 JSON header naming the encoder and format version; no pickle), atomically. Scoring uses the
 arrays directly, so a loaded conscience scores exactly as the one that was saved.
-:func:`~.default.default_conscience` trains the default once and caches the file (keyed by
-the shipped data files' bytes, so editing one retrains it).
+``default_conscience(encoder=...)`` (:func:`~.default.default_conscience`) trains one on the
+shipped data once and caches the file (keyed by the data files' bytes, so editing one
+retrains it); the default without an encoder is the fine-tuned conscience.
 """
 
 from __future__ import annotations
