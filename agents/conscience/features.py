@@ -25,12 +25,13 @@ import os
 import warnings
 import weakref
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from mlsafety.envs.text import hashed_bow, sentence_encoder
 from mlsafety.io import FormatError, load_npz, save_npz
@@ -94,6 +95,30 @@ def clear_embedding_memos() -> None:
         holder.clear_memo()
 
 
+K = TypeVar("K", bound=Hashable)
+
+
+def memoised(
+    memo: dict[K, Any],
+    keys: Sequence[K],
+    compute: Callable[[list[K]], Sequence[Any]],
+    empty: npt.NDArray[Any],
+) -> npt.NDArray[Any]:
+    """The rows of ``keys`` stacked (``empty`` when there are none): looked up in ``memo``;
+    the keys it lacks are computed, each once, by one ``compute`` call returning their rows
+    in order, and remembered. When that would grow the memo past :data:`MEMO_LIMIT` it is
+    emptied before they are added."""
+    missing = list(dict.fromkeys(k for k in keys if k not in memo))
+    fresh = dict(zip(missing, compute(missing), strict=True)) if missing else {}
+    if not keys:
+        return empty
+    out = np.stack([fresh[k] if k in fresh else memo[k] for k in keys])
+    if len(memo) + len(fresh) > MEMO_LIMIT:
+        memo.clear()
+    memo.update(fresh)
+    return out
+
+
 def register_memo_holder(obj: Any) -> None:
     """Let :func:`clear_embedding_memos` clear ``obj``'s memo too (``obj.clear_memo()``);
     held weakly."""
@@ -138,23 +163,14 @@ class Embedder:
             parts = [Embedder(part).embed(texts) for part in HYBRID[self.encoder]]
             out: F32 = np.concatenate(parts, axis=1) / np.float32(np.sqrt(len(parts)))
             return out
-        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
-        fresh: dict[str, F32] = {}
-        if missing:
+
+        def compute(missing: list[str]) -> Sequence[F32]:
             if self.encoder == "hash":
-                fresh = {t: hashed_bow(t, HASH_DIM) for t in missing}
-            else:
-                arr = self._sentence_model().encode(
-                    missing, batch_size=64, normalize_embeddings=True
-                )
-                fresh = dict(zip(missing, np.asarray(arr, dtype=np.float32), strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.stack([fresh[t] if t in fresh else self._memo[t] for t in texts])
-        if len(self._memo) + len(fresh) > MEMO_LIMIT:
-            self._memo.clear()
-        self._memo.update(fresh)
-        return out
+                return [hashed_bow(t, HASH_DIM) for t in missing]
+            arr = self._sentence_model().encode(missing, batch_size=64, normalize_embeddings=True)
+            return list(np.asarray(arr, dtype=np.float32))
+
+        return memoised(self._memo, list(texts), compute, np.zeros((0, self.dim), np.float32))
 
 
 def save_model(

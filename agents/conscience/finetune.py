@@ -39,7 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mlsafety.agents.conscience.base import Judgement
-from mlsafety.agents.conscience.features import MEMO_LIMIT, register_memo_holder
+from mlsafety.agents.conscience.features import memoised, register_memo_holder
 from mlsafety.agents.conscience.network import (
     ConscienceNet,
     base_version,
@@ -271,21 +271,19 @@ class FineTunedConscience:
         net.eval()
         texts = [str(t) for t in texts]
         keys = [(contexts[i] if contexts is not None else "", t) for i, t in enumerate(texts)]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._memo))
-        fresh: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
-        order = sorted(missing, key=lambda k: len(k[0]) + len(k[1]))
-        for b in range(0, len(order), batch_size):
-            chunk = order[b : b + batch_size]
-            ctx = [k[0] for k in chunk] if contexts is not None else None
-            batch = self._batch([k[1] for k in chunk], ctx)
-            rows = net(batch).float().cpu().numpy().astype(np.float64)
-            fresh.update(zip(chunk, rows, strict=True))
-        if not keys:
-            return np.zeros((0, 5))
-        out = np.stack([fresh[k] if k in fresh else self._memo[k] for k in keys])
-        if len(self._memo) + len(fresh) > MEMO_LIMIT:
-            self._memo.clear()
-        self._memo.update(fresh)
+
+        def compute(missing: list[tuple[str, str]]) -> list[npt.NDArray[np.float64]]:
+            rows: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+            order = sorted(missing, key=lambda k: len(k[0]) + len(k[1]))
+            for b in range(0, len(order), batch_size):
+                chunk = order[b : b + batch_size]
+                ctx = [k[0] for k in chunk] if contexts is not None else None
+                batch = self._batch([k[1] for k in chunk], ctx)
+                logits = net(batch).float().cpu().numpy().astype(np.float64)
+                rows.update(zip(chunk, logits, strict=True))
+            return [rows[k] for k in missing]
+
+        out: npt.NDArray[np.float64] = memoised(self._memo, keys, compute, np.zeros((0, 5)))
         return out
 
     def score(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> Judgement:

@@ -1,6 +1,9 @@
 """The text env itself: both backends, the transition cache, the SB3 form, bad input."""
 
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -207,10 +210,6 @@ print(env.describe())
 def test_the_state_description_does_not_depend_on_the_hash_seed() -> None:
     # the facts are a set: listed in its order, a container's contents (and so the hashed
     # observation and every run trained on it) changed with PYTHONHASHSEED
-    import os
-    import subprocess
-    import sys
-
     texts = {
         subprocess.run(
             [sys.executable, "-c", DESCRIBE_SCRIPT],
