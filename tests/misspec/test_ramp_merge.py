@@ -58,6 +58,28 @@ def test_ramp_cars_wait_at_the_end_of_the_ramp_and_merge_into_gaps() -> None:
     assert env.merges > 10  # about one ramp car in five seconds
 
 
+def test_a_longer_approach_moves_the_merge_zone_down_the_road() -> None:
+    short, long = RampMerge(), RampMerge(approach=210.0)
+    assert short.merge_start == 260.0 and short.ramp_end == RAMP_END  # the default road
+    assert long.merge_start == 410.0 and long.ramp_end == 490.0
+    seen = []
+    for env in (short, long):
+        env.reset(seed=0)
+        for _ in range(env.horizon):
+            env.step(env.action_levels - 1)
+            if env.lane[env.ego] == MAIN:  # the controlled car has moved over
+                break
+        seen.append(float(env.x[env.ego]))
+        assert env.merge_start <= seen[-1] <= env.ramp_end + 30.0  # within a step of it
+    assert seen[1] > seen[0] + 100.0
+    # braking throughout still holds every ramp car back, now far from the merge zone
+    exploit = run_actions(long, long.reference_actions["exploit"], seed=0)
+    safe = run_actions(long, long.reference_actions["safe"], seed=0)
+    assert exploit.events["blocking"] > 0.9 * long.horizon
+    assert exploit.proxy_return > 1.2 * safe.proxy_return
+    assert exploit.true_return < safe.true_return
+
+
 def test_demand_counts_vehicles_waiting_to_enter() -> None:
     env = RampMerge(horizon=60)
     exploit = run_actions(env, env.reference_actions["exploit"], seed=0)
@@ -77,6 +99,9 @@ def test_options_are_validated() -> None:
         RampMerge(start_speed=(8.0, 3.0))
     with pytest.raises(ValueError, match="start_speed"):
         RampMerge(start_speed=5.0)  # type: ignore[arg-type]
+    for bad in (10.0, 400.0, float("nan")):
+        with pytest.raises(ValueError, match="approach"):
+            RampMerge(approach=bad)
     env = RampMerge()
     with pytest.raises(RuntimeError, match="before reset"):
         env.step(0)
