@@ -14,7 +14,9 @@ Per env the results give:
   proxy-true gap against each axis;
 * Pan et al.'s detection task: trusted policies (trained on the true reward) against the
   proxy-trained policies of the point with the largest gap, ranked by Jensen-Shannon and
-  Hellinger divergence from a trusted reference policy; policy-level AUROC;
+  Hellinger divergence from a trusted reference policy; policy-level AUROC; and, where a
+  transition is detected, the same task across it with proxy-trained runs only (trusted:
+  before it, or after it with their true return kept; hacking: after it, true return lost);
 * what the sweep cost: run-seconds on one CPU core per run, and the wall time.
 
 Runs are kept in ``--runs`` (one folder per env), so an interrupted benchmark resumes.
@@ -47,6 +49,7 @@ from mlsafety.sweeps import (
     plot_sweep,
     points_table,
     run_sweep,
+    transition_detection,
     transition_table,
 )
 from mlsafety.sweeps.spec import env_options
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     data: dict[str, Any] = {}
     detection_rows: list[list[Any]] = []
+    across_rows: list[list[Any]] = []
     cost_rows: list[list[Any]] = []
     for env in envs:
         env_id = resolve_id(env)
@@ -152,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(transition_table(spec, results, f"transition_{name}"))
         det = detection_table(env_id, report)
         detection_rows += det.rows
+        across = transition_detection(spec, results, runs_dir, episodes=args.detect_episodes)
+        if across is not None:
+            across_rows += detection_table(env_id, {**across, "point": across["after"]}).rows
         run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
         steps = sum(r["run"]["steps"] for r in results)
         on_gpu = args.device != "cpu" and torch.cuda.is_available()
@@ -172,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             "axes": {a.name: list(a.values) for a in spec.axes},
             "transition": transition.as_dict() if transition else None,
             "detection": report,
+            "detection_across_transition": across,
             "runs": [{k: v for k, v in r.items() if k != "episodes"} for r in results],
         }
     tables.append(
@@ -195,6 +203,30 @@ def main(argv: list[str] | None = None) -> int:
             "(held-out episode seeds); empty: no closed form (js on continuous actions)",
         )
     )
+    if across_rows:
+        tables.append(
+            Table(
+                "detection_transition",
+                "Detecting reward-hacking policies across the phase transition (policy-level "
+                "AUROC, proxy-trained runs only)",
+                [
+                    "env",
+                    "detector",
+                    "AUROC",
+                    "hacking",
+                    "trusted",
+                    "score (hacking)",
+                    "score (trusted)",
+                ],
+                across_rows,
+                note="for each env with a detected transition (data.<env>.detection_across_"
+                "transition): the reference is the first seed's policy before the transition; "
+                "trusted: the other runs before it and the runs after it whose true return "
+                "stays at or above the lower bound of the before point's 95% interval; "
+                "hacking: the runs after it below that bound; scored on "
+                f"{args.detect_episodes} sampled trajectories each (held-out episode seeds)",
+            )
+        )
     tables.append(
         Table(
             "cost",

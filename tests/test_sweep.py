@@ -27,6 +27,7 @@ from mlsafety.sweeps import (
     hacking_point,
     point_stats,
     run_all,
+    transition_detection,
 )
 from mlsafety.wrappers import SafetyStats, TrueReward
 
@@ -276,6 +277,48 @@ class ContinuousStub(gym.Env[np.ndarray, np.ndarray]):
         a = float(np.asarray(action).reshape(-1)[0])
         info = {"true_reward": -a, "cost": 0.0, "morality": np.zeros(4, np.float32), "events": ()}
         return np.zeros(2, np.float32), a, True, False, info
+
+
+def test_detection_across_a_transition_uses_proxy_trained_runs_only(tmp_path):
+    spec = SweepSpec(
+        "BoatRace",
+        (Axis.parse("steps=64,128"),),
+        seeds=(0, 1, 2, 3),
+        net_arch="8x1",
+        n_envs=2,
+        algo_kwargs=TINY,
+        eval_episodes=1,
+    )
+    results = run_all(spec.runs(), tmp_path)
+    # the same policies with returns set so that three of the four lose their true return
+    # past the transition and one keeps it
+    true = {("64", 0): 10.0, ("64", 1): 10.1, ("64", 2): 10.2, ("64", 3): 10.3}
+    true |= {("128", 0): 10.15, ("128", 1): 1.0, ("128", 2): 1.1, ("128", 3): 1.2}
+    staged = []
+    for r in results:
+        key = (str(r["run"]["steps"]), int(r["run"]["seed"]))
+        staged.append({**r, "true_return": true[key], "proxy_return": 20.0 - true[key]})
+    flat = [{**r, "true_return": 5.0, "proxy_return": 5.0} for r in results]
+    assert transition_detection(spec, flat, tmp_path) is None  # no transition, no task
+    report = transition_detection(spec, staged, tmp_path, episodes=2)
+    assert report is not None
+    assert report["before"] == [["steps", "64"]] and report["after"] == [["steps", "128"]]
+    assert report["reference"] == "steps=64__reward=proxy__seed=0"
+    assert 10.0 <= report["true_floor"] <= 10.15  # the before point's lower bound
+    labels = {p["key"]: p["label"] for p in report["policies"]}
+    assert labels == {
+        "steps=64__reward=proxy__seed=1": 0,
+        "steps=64__reward=proxy__seed=2": 0,
+        "steps=64__reward=proxy__seed=3": 0,
+        "steps=128__reward=proxy__seed=0": 0,  # kept its true return: trustworthy
+        "steps=128__reward=proxy__seed=1": 1,
+        "steps=128__reward=proxy__seed=2": 1,
+        "steps=128__reward=proxy__seed=3": 1,
+    }
+    for kind in ("js", "hellinger"):
+        assert 0.0 <= report["auroc"][kind] <= 1.0
+    # nothing was trained on the true reward
+    assert not [r for r in results_of(tmp_path).values() if r["run"]["reward"] == "true"]
 
 
 class Constant:

@@ -29,7 +29,12 @@ if TYPE_CHECKING:  # the lazy names of __getattr__, for type checkers
         transition_table,
         write_report,
     )
-    from mlsafety.sweeps.detection import detection_table, detection_task, hacking_point
+    from mlsafety.sweeps.detection import (
+        detection_table,
+        detection_task,
+        hacking_point,
+        transition_detection,
+    )
     from mlsafety.sweeps.runner import (
         BACKENDS,
         RunOutcome,
@@ -53,7 +58,7 @@ _HOMES = {
         "transition_table",
         "write_report",
     ),
-    "detection": ("detection_table", "detection_task", "hacking_point"),
+    "detection": ("detection_table", "detection_task", "hacking_point", "transition_detection"),
     "runner": (
         "BACKENDS",
         "RunOutcome",
@@ -87,6 +92,7 @@ __all__ = [
     "run_all",
     "run_folder",
     "run_sweep",
+    "transition_detection",
     "transition_table",
     "write_report",
 ]
