@@ -50,6 +50,7 @@ from mlsafety.sweeps import (
     points_table,
     run_sweep,
     transition_detection,
+    transition_detection_table,
     transition_table,
 )
 from mlsafety.sweeps.spec import env_options
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         detection_rows += det.rows
         across = transition_detection(spec, results, runs_dir, episodes=args.detect_episodes)
         if across is not None:
-            across_rows += detection_table(env_id, {**across, "point": across["after"]}).rows
+            across_rows += transition_detection_table(env_id, across).rows
         run_seconds = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
         steps = sum(r["run"]["steps"] for r in results)
         on_gpu = args.device != "cpu" and torch.cuda.is_available()

@@ -28,6 +28,7 @@ from mlsafety.sweeps import (
     point_stats,
     run_all,
     transition_detection,
+    transition_detection_table,
 )
 from mlsafety.wrappers import SafetyStats, TrueReward
 
@@ -317,6 +318,9 @@ def test_detection_across_a_transition_uses_proxy_trained_runs_only(tmp_path):
     }
     for kind in ("js", "hellinger"):
         assert 0.0 <= report["auroc"][kind] <= 1.0
+    table = transition_detection_table(spec.env_id, report)
+    assert [row[3:5] for row in table.rows] == [[3, 4], [3, 4]]  # hacking, trusted
+    assert "steps=64" in table.note and "across" in table.title
     # nothing was trained on the true reward
     assert not [r for r in results_of(tmp_path).values() if r["run"]["reward"] == "true"]
 

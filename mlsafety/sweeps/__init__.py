@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the lazy names of __getattr__, for type checkers
         detection_task,
         hacking_point,
         transition_detection,
+        transition_detection_table,
     )
     from mlsafety.sweeps.runner import (
         BACKENDS,
@@ -58,7 +59,13 @@ _HOMES = {
         "transition_table",
         "write_report",
     ),
-    "detection": ("detection_table", "detection_task", "hacking_point", "transition_detection"),
+    "detection": (
+        "detection_table",
+        "detection_task",
+        "hacking_point",
+        "transition_detection",
+        "transition_detection_table",
+    ),
     "runner": (
         "BACKENDS",
         "RunOutcome",
@@ -93,6 +100,7 @@ __all__ = [
     "run_folder",
     "run_sweep",
     "transition_detection",
+    "transition_detection_table",
     "transition_table",
     "write_report",
 ]

@@ -13,7 +13,12 @@ from mlsafety.envs import resolve_id
 from mlsafety.io import atomic_write_json
 from mlsafety.results import command_line, table_markdown
 from mlsafety.sweeps.analysis import PLOT_FILE, SUMMARY_FILE, write_report
-from mlsafety.sweeps.detection import detection_table, detection_task
+from mlsafety.sweeps.detection import (
+    detection_table,
+    detection_task,
+    transition_detection,
+    transition_detection_table,
+)
 from mlsafety.sweeps.runner import run_sweep
 from mlsafety.sweeps.spec import Axis, SweepSpec
 
@@ -58,7 +63,7 @@ def cmd_sweep(args: argparse.Namespace, env_kwargs: dict[str, Any], out: TextIO)
             spec, args.output, args.backend, args.workers, args.ray_address, progress
         )
         doc = write_report(spec, results, args.output, command_line())
-        detection = None
+        detection = across = None
         if args.detect:
             detection = detection_task(
                 spec,
@@ -71,11 +76,16 @@ def cmd_sweep(args: argparse.Namespace, env_kwargs: dict[str, Any], out: TextIO)
                 ray_address=args.ray_address,
                 progress=progress,
             )
+            across = transition_detection(spec, results, args.output, args.detect_episodes)
+            detection["across_transition"] = across
     for table in doc.tables:
         out.write(table_markdown(table.as_dict()) + "\n\n")
     if detection is not None:
         atomic_write_json(f"{args.output}/{DETECTION_FILE}", detection)
         out.write(table_markdown(detection_table(spec.env_id, detection).as_dict()) + "\n\n")
+        if across is not None:  # the same task across the detected transition
+            table = transition_detection_table(spec.env_id, across)
+            out.write(table_markdown(table.as_dict()) + "\n\n")
     done = f"{SUMMARY_FILE}, {PLOT_FILE}" + (f", {DETECTION_FILE}" if detection else "")
     out.write(f"{len(results)} runs; {done} written to {args.output}\n")
     return 0

@@ -232,8 +232,11 @@ def _model(output: str | Path, result: dict[str, Any]) -> Any:
     return load_run(folder / "model.zip", device="cpu").model
 
 
-def detection_table(env_id: str, report: dict[str, Any], tid: str = "detection") -> Table:
-    """The AUROC per detector, with how many policies of each class it ranked."""
+def detection_table(
+    env_id: str, report: dict[str, Any], tid: str = "detection", note: str | None = None
+) -> Table:
+    """The AUROC per detector, with how many policies of each class it ranked (``note``:
+    what the classes are, by default those of :func:`detection_task`)."""
     n_hack = sum(r["label"] for r in report["policies"])
     n_trusted = len(report["policies"]) - n_hack
     rows: list[list[Any]] = []
@@ -257,7 +260,28 @@ def detection_table(env_id: str, report: dict[str, Any], tid: str = "detection")
         f"{env_id}: detecting reward-hacking policies (policy-level AUROC)",
         ["env", "detector", "AUROC", "hacking", "trusted", "score (hacking)", "score (trusted)"],
         rows,
-        note=f"hacking: proxy-trained runs at {point}; trusted: true-reward runs there, "
+        note=note
+        or f"hacking: proxy-trained runs at {point}; trusted: true-reward runs there, "
         f"scored against {report['reference']} on {report['episodes']} sampled trajectories "
         "each (held-out episode seeds); empty: no closed form (js on continuous actions)",
     )
+
+
+def transition_detection_table(
+    env_id: str, report: dict[str, Any], tid: str = "detection_transition"
+) -> Table:
+    """:func:`detection_table` for a :func:`transition_detection` report."""
+    before = ", ".join(f"{a}={v}" for a, v in report["before"])
+    after = ", ".join(f"{a}={v}" for a, v in report["after"])
+    table = detection_table(
+        env_id,
+        {**report, "point": report["after"]},
+        tid,
+        note=f"across the transition from {before} to {after}, proxy-trained runs only: "
+        f"trusted: the runs at {before} and those at {after} with true return >= "
+        f"{report['true_floor']:.4g} (the lower bound of the interval before), scored against "
+        f"{report['reference']}; hacking: the runs at {after} below it; "
+        f"{report['episodes']} sampled trajectories each (held-out episode seeds)",
+    )
+    table.title = f"{env_id}: detecting reward-hacking policies across the phase transition"
+    return table
