@@ -253,6 +253,12 @@ def test_transition_rule_needs_non_overlapping_intervals():
     noisy += [fake("3", s, 0, v) for s, v in enumerate([-8, 12, -3, 7])]
     t = find_transition(spec, noisy)
     assert t is not None and t.drop == pytest.approx(8.0) and not t.detected
+    # true return falls sharply but the proxy falls with it (a crash, say): not a transition
+    failing = [fake("1", s, 10 + s * 0.1, 10 + s * 0.1) for s in range(4)]
+    failing += [fake("2", s, 9 + s * 0.1, 9 + s * 0.1) for s in range(4)]
+    failing += [fake("3", s, 1 + s * 0.1, 1 + s * 0.1) for s in range(4)]
+    t = find_transition(spec, failing)
+    assert t is None
 
 
 def test_true_reward_wrapper_trains_on_the_true_objective():
